@@ -1,0 +1,35 @@
+//! The 311 vocabulary and its rules.
+//!
+//! This crate owns what a service request *is* and which changes to it are allowed. It performs no
+//! I/O: storage, HTTP and imports live in other crates and call into the types here, which can only
+//! hold valid values ("parse, don't validate"). Every change to a request goes through a method
+//! that returns the [`RequestEvent`]s describing it, so the caller can persist state and history
+//! together.
+
+pub mod catalog;
+pub mod channel;
+pub mod contact;
+pub mod error;
+pub mod event;
+pub mod geo;
+pub mod ids;
+pub mod request;
+pub mod status;
+
+pub use catalog::{
+    AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, Department, Service,
+    SlaTarget, SlaUnit,
+};
+pub use contact::InformationalContact;
+pub use error::DomainError;
+pub use event::{Actor, EventKind, RequestEvent};
+pub use geo::{AreaRef, LatLong, Location};
+pub use ids::{AreaId, DepartmentCode, LayerId, ServiceCode, ServiceRequestId};
+pub use request::{
+    Channel, Consent, HistoricalRequest, NewServiceRequest, Priority, Requester, ServiceRequest,
+};
+pub use status::{ClosureReason, HoldReason, Status};
+
+/// Longest description a request may carry (characters). Long enough for a resident's story,
+/// short enough that a pasted document is refused rather than stored.
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;

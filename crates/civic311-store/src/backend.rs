@@ -1,0 +1,20 @@
+//! Instantiates the SQL code in `sql/` once per backend. Each module sees its own `Db` type, so
+//! the code is ordinary, fully typed sqlx code; `POSTGRES` selects the few statements whose
+//! dialects differ. (The files in `sql/` are `include!`d, which is why they carry plain comments
+//! instead of module docs.)
+
+pub(crate) mod sqlite {
+    pub(crate) type Db = sqlx::Sqlite;
+    const POSTGRES: bool = false;
+    include!("sql/requests.rs");
+    include!("sql/catalog.rs");
+    include!("sql/places.rs");
+}
+
+pub(crate) mod postgres {
+    pub(crate) type Db = sqlx::Postgres;
+    const POSTGRES: bool = true;
+    include!("sql/requests.rs");
+    include!("sql/catalog.rs");
+    include!("sql/places.rs");
+}

@@ -1,0 +1,26 @@
+//! The storage contract of civic311 and its two implementations: SQLite (the embedded default,
+//! one file in WAL mode) and PostgreSQL (production). Both run the same code: each operation is
+//! written once and dispatched to the pool of the configured backend; only the migrations, and a
+//! few statements whose dialects differ, exist twice.
+//!
+//! Every change to a request is saved with its events in one transaction, guarded by the
+//! request's `version` (optimistic concurrency): a stale save is refused as
+//! [`StoreError::Conflict`] and writes nothing.
+
+mod areas;
+mod backend;
+mod catalog;
+mod contacts;
+mod error;
+mod pool;
+mod requests;
+mod rows;
+mod schema;
+
+pub use areas::Area;
+pub use error::StoreError;
+pub use pool::{DatabaseUrl, Store};
+pub use requests::{Page, RequestCounts, RequestFilter, StoredEvent};
+pub use schema::SchemaStatus;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

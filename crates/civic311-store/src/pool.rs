@@ -1,0 +1,211 @@
+//! Connecting to the configured backend, and the `on_pool!` dispatch every operation uses.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::{Result, StoreError};
+
+/// A database URL whose `Debug`/`Display` never show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Accepts `sqlite:PATH` / `sqlite://PATH` and `postgres://` / `postgresql://` URLs.
+    pub fn parse(url: &str) -> Result<Self> {
+        let url = url.trim();
+        let ok = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| url.starts_with(p));
+        if !ok {
+            return Err(StoreError::InvalidUrl {
+                url: redact(url),
+                reason: "expected sqlite:PATH or postgres://USER@HOST:PORT/DB".into(),
+            });
+        }
+        Ok(Self(url.to_owned()))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+
+    /// The URL with its secret. Only for handing to the driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// SQLite allows one writer at a time: writes go through a one-connection pool so they queue
+    /// in-process instead of failing with SQLITE_BUSY; reads use the other pool, concurrently.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The store: cheap to clone (pools are shared), safe to use from many tasks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+    pub(crate) url: DatabaseUrl,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("url", &self.url).finish()
+    }
+}
+
+/// Calls the function of the same name in the configured backend's module (see `backend.rs`),
+/// with the `read` or `write` pool first. SQLite has two pools; PostgreSQL uses one for both.
+macro_rules! dispatch {
+    ($store:expr, $side:ident, $f:ident($($arg:expr),* $(,)?)) => {
+        match &$store.backend {
+            $crate::pool::Backend::Sqlite { $side: pool, .. } => {
+                $crate::backend::sqlite::$f(pool, $($arg),*).await
+            }
+            $crate::pool::Backend::Postgres(pool) => {
+                $crate::backend::postgres::$f(pool, $($arg),*).await
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+impl Store {
+    /// Connects without touching the schema. Fails with [`StoreError::Unreachable`] when the
+    /// server cannot be reached, so start-up can exit with a clear message.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store> {
+        let unreachable = |source| StoreError::Unreachable {
+            url: url.to_string(),
+            source,
+        };
+        let backend = if url.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(url.expose())
+                .map_err(|e| StoreError::InvalidUrl {
+                    url: url.to_string(),
+                    reason: e.to_string(),
+                })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(unreachable)?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options.read_only(true))
+                .await
+                .map_err(unreachable)?;
+            Backend::Sqlite { read, write }
+        } else {
+            let options = PgConnectOptions::from_str(url.expose())
+                .map_err(|e| StoreError::InvalidUrl {
+                    url: url.to_string(),
+                    reason: e.to_string(),
+                })?
+                .application_name("civic311");
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(unreachable)?;
+            Backend::Postgres(pool)
+        };
+        Ok(Store {
+            backend,
+            url: url.clone(),
+        })
+    }
+
+    /// Connects, refuses a schema newer than this binary, and applies pending migrations: what
+    /// `serve` and `demo` do at start-up.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (checkpointing the SQLite WAL).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_shows() {
+        let url = DatabaseUrl::parse("postgres://civic:s3cret@db:5432/civic311").unwrap();
+        assert_eq!(url.to_string(), "postgres://civic:***@db:5432/civic311");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.expose(), "postgres://civic:s3cret@db:5432/civic311");
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused() {
+        let err = DatabaseUrl::parse("mysql://root:pw@localhost/x").unwrap_err();
+        assert!(
+            err.to_string().contains("mysql://root:***@localhost/x"),
+            "{err}"
+        );
+    }
+}

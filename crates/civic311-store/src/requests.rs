@@ -1,0 +1,140 @@
+//! Service requests: reading, filing, changing, merging; each change saved with its events.
+
+use chrono::{DateTime, Utc};
+use civic311_domain::{
+    Actor, AreaRef, DepartmentCode, DomainError, NewServiceRequest, RequestEvent, ServiceCode,
+    ServiceRequest, ServiceRequestId,
+};
+use serde::Serialize;
+
+use crate::pool::dispatch;
+use crate::{Result, Store};
+
+/// Which requests to list. Empty lists and `None` mean "no restriction".
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub ids: Vec<ServiceRequestId>,
+    pub service_codes: Vec<ServiceCode>,
+    /// Status states as stored: `open`, `in_progress`, `on_hold`, `closed`.
+    pub states: Vec<&'static str>,
+    pub department: Option<DepartmentCode>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub updated_after: Option<DateTime<Utc>>,
+    pub updated_before: Option<DateTime<Utc>>,
+    pub area: Option<AreaRef>,
+}
+
+/// A page of a listing, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    pub total: i64,
+    pub by_state: Vec<(String, i64)>,
+    pub events: i64,
+}
+
+/// An event as stored, with its place in the global order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub event: RequestEvent,
+}
+
+impl Store {
+    pub async fn request(&self, id: &ServiceRequestId) -> Result<Option<ServiceRequest>> {
+        dispatch!(self, read, request(id.as_str()))
+    }
+
+    pub async fn requests(
+        &self,
+        filter: &RequestFilter,
+        page: Page,
+    ) -> Result<Vec<ServiceRequest>> {
+        dispatch!(self, read, requests(filter, page))
+    }
+
+    pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64> {
+        dispatch!(self, read, count_requests(filter))
+    }
+
+    pub async fn request_counts(&self) -> Result<RequestCounts> {
+        dispatch!(self, read, request_counts())
+    }
+
+    /// The request's history, oldest first.
+    pub async fn events(&self, id: &ServiceRequestId) -> Result<Vec<StoredEvent>> {
+        dispatch!(self, read, events(id.as_str()))
+    }
+
+    /// Files a new request: checks it against its service, gives it the next free number as id,
+    /// and stores it with its `created` (and `routed`) events.
+    pub async fn create_request(
+        &self,
+        new: NewServiceRequest,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<ServiceRequest> {
+        dispatch!(self, write, create_request(new, actor, now))
+    }
+
+    /// Inserts requests that already have ids (imports), all or none. A taken id fails the
+    /// whole batch with [`crate::StoreError::AlreadyExists`].
+    pub async fn insert_requests(
+        &self,
+        batch: &[(ServiceRequest, Vec<RequestEvent>)],
+    ) -> Result<()> {
+        dispatch!(self, write, insert_requests(batch))
+    }
+
+    /// Saves a request changed by the caller, with the events of the change, if nobody saved it
+    /// since the caller read it (`request.version`); otherwise [`crate::StoreError::Conflict`]
+    /// and nothing is written. On success `request.version` is the new version.
+    pub async fn save_request(
+        &self,
+        request: &mut ServiceRequest,
+        events: &[RequestEvent],
+    ) -> Result<()> {
+        dispatch!(self, write, save_request(request, events))
+    }
+
+    /// Loads a request, applies `change` (a domain method returning its events) and saves both
+    /// in one transaction. With `expected_version`, refuses to act on a newer version than the
+    /// caller saw.
+    pub async fn update_request<F>(
+        &self,
+        id: &ServiceRequestId,
+        expected_version: Option<i64>,
+        change: F,
+    ) -> Result<ServiceRequest>
+    where
+        F: FnOnce(&mut ServiceRequest) -> Result<Vec<RequestEvent>, DomainError>,
+    {
+        dispatch!(
+            self,
+            write,
+            update_request(id.as_str(), expected_version, change)
+        )
+    }
+
+    /// Merges `child` into `parent` as a duplicate, saving both with their events atomically.
+    pub async fn merge_requests(
+        &self,
+        child: &ServiceRequestId,
+        parent: &ServiceRequestId,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(ServiceRequest, ServiceRequest)> {
+        dispatch!(
+            self,
+            write,
+            merge_requests(child.as_str(), parent.as_str(), actor, now)
+        )
+    }
+}

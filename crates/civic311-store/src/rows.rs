@@ -1,0 +1,221 @@
+//! Rows as both backends return them, and their conversion to domain types. `FromRow` is derived
+//! generically, so one struct serves SQLite and PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use civic311_domain::{
+    AreaRef, AttributeAnswer, AttributeDefinition, Channel, Consent, Department, DepartmentCode,
+    EventKind, LatLong, Location, Priority, Requester, Service, ServiceCode, ServiceRequest,
+    ServiceRequestId, SlaTarget, SlaUnit, Status,
+};
+use sqlx::types::Json;
+
+use crate::{Result, StoreError};
+
+/// The columns of `service_requests` every query selects, with the parent's public id.
+macro_rules! request_select {
+    () => {
+        "SELECT r.key, r.id, r.service_code, r.status, r.status_reason, r.priority, \
+         r.description, r.lat, r.long, r.address, r.address_id, r.zip, r.channel, \
+         r.department_code, r.assignee, r.due_at, \
+         (SELECT p.id FROM service_requests p WHERE p.key = r.parent_key) AS parent_id, \
+         r.attributes, r.created_at, r.updated_at, r.closed_at, r.version \
+         FROM service_requests r"
+    };
+}
+pub(crate) use request_select;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RequestRow {
+    pub key: i64,
+    id: String,
+    service_code: String,
+    status: String,
+    status_reason: Option<String>,
+    priority: String,
+    description: Option<String>,
+    lat: Option<f64>,
+    long: Option<f64>,
+    address: Option<String>,
+    address_id: Option<String>,
+    zip: Option<String>,
+    channel: String,
+    department_code: Option<String>,
+    assignee: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    parent_id: Option<String>,
+    attributes: Json<Vec<AttributeAnswer>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+    version: i64,
+}
+
+fn corrupt<E: std::fmt::Display>(key: i64) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::corrupt(format!("service request key {key}: {e}"))
+}
+
+impl RequestRow {
+    /// Rebuilds the domain request; areas and requester are attached by the caller.
+    pub fn into_request(self) -> Result<ServiceRequest> {
+        let c = corrupt(self.key);
+        let point = match (self.lat, self.long) {
+            (Some(lat), Some(long)) => Some(LatLong::new(lat, long).map_err(&c)?),
+            _ => None,
+        };
+        Ok(ServiceRequest {
+            id: ServiceRequestId::parse(self.id).map_err(&c)?,
+            service_code: ServiceCode::parse(self.service_code).map_err(&c)?,
+            status: Status::parse(&self.status, self.status_reason.as_deref()).map_err(&c)?,
+            priority: Priority::parse(&self.priority).map_err(&c)?,
+            description: self.description,
+            location: Location {
+                point,
+                address: self.address,
+                address_id: self.address_id,
+                zip: self.zip,
+                areas: Vec::new(),
+            },
+            channel: Channel::parse(&self.channel).map_err(&c)?,
+            requester: None,
+            department: self
+                .department_code
+                .map(DepartmentCode::parse)
+                .transpose()
+                .map_err(&c)?,
+            assignee: self.assignee,
+            due_at: self.due_at,
+            parent_id: self
+                .parent_id
+                .map(ServiceRequestId::parse)
+                .transpose()
+                .map_err(&c)?,
+            attributes: self.attributes.0,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            closed_at: self.closed_at,
+            version: self.version,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AreaRow {
+    pub request_key: i64,
+    layer_id: String,
+    area_id: String,
+}
+
+impl AreaRow {
+    pub fn into_ref(self) -> Result<AreaRef> {
+        let c = corrupt(self.request_key);
+        Ok(AreaRef {
+            layer: civic311_domain::LayerId::parse(self.layer_id).map_err(&c)?,
+            area: civic311_domain::AreaId::parse(self.area_id).map_err(&c)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RequesterRow {
+    pub request_key: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    account_id: Option<String>,
+    device_id: Option<String>,
+    consent_contact: bool,
+    consent_survey: bool,
+}
+
+impl From<RequesterRow> for Requester {
+    fn from(r: RequesterRow) -> Requester {
+        Requester {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            account_id: r.account_id,
+            device_id: r.device_id,
+            consent: Consent {
+                contact: r.consent_contact,
+                survey: r.consent_survey,
+            },
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub payload: Json<EventKind>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ServiceRow {
+    code: String,
+    name: String,
+    description: Option<String>,
+    service_group: Option<String>,
+    keywords: Json<Vec<String>>,
+    department_code: Option<String>,
+    attributes: Json<Vec<AttributeDefinition>>,
+    sla_amount: Option<i32>,
+    sla_unit: Option<String>,
+    active: bool,
+}
+
+impl ServiceRow {
+    pub fn into_service(self) -> Result<Service> {
+        let code = self.code.clone();
+        let c = move |e: civic311_domain::DomainError| {
+            StoreError::corrupt(format!("service {code}: {e}"))
+        };
+        let sla = match (
+            self.sla_amount,
+            self.sla_unit.as_deref().and_then(SlaUnit::parse),
+        ) {
+            (Some(amount), Some(unit)) => Some(SlaTarget {
+                amount: u32::try_from(amount).unwrap_or(0),
+                unit,
+            }),
+            _ => None,
+        };
+        Ok(Service {
+            code: ServiceCode::parse(self.code).map_err(&c)?,
+            name: self.name,
+            description: self.description,
+            group: self.service_group,
+            keywords: self.keywords.0,
+            department: self
+                .department_code
+                .map(DepartmentCode::parse)
+                .transpose()
+                .map_err(&c)?,
+            attributes: self.attributes.0,
+            sla,
+            active: self.active,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DepartmentRow {
+    code: String,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+impl DepartmentRow {
+    pub fn into_department(self) -> Result<Department> {
+        Ok(Department {
+            code: DepartmentCode::parse(self.code).map_err(StoreError::corrupt)?,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+        })
+    }
+}

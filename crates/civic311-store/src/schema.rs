@@ -1,0 +1,103 @@
+//! Schema versions: what the database has, what this binary knows, and applying the difference.
+//! A database newer than the binary is never touched.
+
+use sqlx::migrate::Migrator;
+
+use crate::pool::Backend;
+use crate::{Result, Store, StoreError};
+
+static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Where a database stands against this binary's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The newest migration applied to the database (0 for an empty one).
+    pub database: i64,
+    /// The newest migration this binary carries.
+    pub binary: i64,
+    /// Migrations the binary has and the database lacks.
+    pub pending: usize,
+}
+
+impl Store {
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite { .. } => &SQLITE,
+            Backend::Postgres(_) => &POSTGRES,
+        }
+    }
+
+    /// Reads the applied migrations without creating anything.
+    pub async fn schema_status(&self) -> Result<SchemaStatus> {
+        let migrator = self.migrator();
+        let binary = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Vec<(i64, bool)> = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                let exists: Option<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_optional(read)
+                .await?;
+                match exists {
+                    Some(_) => {
+                        sqlx::query_as("SELECT version, success FROM _sqlx_migrations")
+                            .fetch_all(read)
+                            .await?
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Backend::Postgres(pool) => {
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+                        .fetch_one(pool)
+                        .await?;
+                match exists {
+                    Some(_) => {
+                        sqlx::query_as("SELECT version, success FROM _sqlx_migrations")
+                            .fetch_all(pool)
+                            .await?
+                    }
+                    None => Vec::new(),
+                }
+            }
+        };
+        if let Some((version, _)) = applied.iter().find(|(_, ok)| !ok) {
+            return Err(StoreError::SchemaDirty {
+                url: self.url.to_string(),
+                version: *version,
+            });
+        }
+        let database = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+        if database > binary || applied.iter().any(|(v, _)| !migrator.version_exists(*v)) {
+            return Err(StoreError::SchemaTooNew {
+                url: self.url.to_string(),
+                database,
+                binary,
+            });
+        }
+        let pending = migrator
+            .iter()
+            .filter(|m| !applied.iter().any(|(v, _)| *v == m.version));
+        Ok(SchemaStatus {
+            database,
+            binary,
+            pending: pending.count(),
+        })
+    }
+
+    /// Applies pending migrations. Refuses (touching nothing) a database whose schema is newer
+    /// than this binary or half-migrated. Returns how many migrations ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        let status = self.schema_status().await?;
+        if status.pending == 0 {
+            return Ok(0);
+        }
+        match &self.backend {
+            Backend::Sqlite { write, .. } => self.migrator().run(write).await?,
+            Backend::Postgres(pool) => self.migrator().run(pool).await?,
+        }
+        Ok(status.pending)
+    }
+}

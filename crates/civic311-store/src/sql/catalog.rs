@@ -1,0 +1,79 @@
+// Departments and services. Included by backend.rs once per backend.
+
+use civic311_domain::{Department, Service};
+
+use crate::rows::DepartmentRow;
+
+pub(crate) async fn upsert_department(pool: &Pool, d: &Department) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO departments (code, name, email, phone) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (code) DO UPDATE SET name = $2, email = $3, phone = $4",
+    )
+    .bind(d.code.as_str())
+    .bind(&d.name)
+    .bind(d.email.as_deref())
+    .bind(d.phone.as_deref())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn departments(pool: &Pool) -> Result<Vec<Department>> {
+    let rows: Vec<DepartmentRow> =
+        sqlx::query_as("SELECT code, name, email, phone FROM departments ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(DepartmentRow::into_department).collect()
+}
+
+pub(crate) async fn upsert_service(pool: &Pool, s: &Service) -> Result<()> {
+    let sla_amount = s.sla.map(|t| i32::try_from(t.amount).unwrap_or(i32::MAX));
+    sqlx::query(
+        "INSERT INTO services (code, name, description, service_group, keywords, \
+         department_code, attributes, sla_amount, sla_unit, active) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, service_group = $4, \
+         keywords = $5, department_code = $6, attributes = $7, sla_amount = $8, \
+         sla_unit = $9, active = $10",
+    )
+    .bind(s.code.as_str())
+    .bind(&s.name)
+    .bind(s.description.as_deref())
+    .bind(s.group.as_deref())
+    .bind(Json(&s.keywords))
+    .bind(s.department.as_ref().map(|d| d.as_str()))
+    .bind(Json(&s.attributes))
+    .bind(sla_amount)
+    .bind(s.sla.map(|t| t.unit.as_str()))
+    .bind(s.active)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn services(pool: &Pool) -> Result<Vec<Service>> {
+    let rows: Vec<ServiceRow> =
+        sqlx::query_as("SELECT * FROM services ORDER BY service_group, name, code")
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(ServiceRow::into_service).collect()
+}
+
+pub(crate) async fn service(pool: &Pool, code: &str) -> Result<Option<Service>> {
+    let row: Option<ServiceRow> = sqlx::query_as("SELECT * FROM services WHERE code = $1")
+        .bind(code)
+        .fetch_optional(pool)
+        .await?;
+    row.map(ServiceRow::into_service).transpose()
+}
+
+pub(crate) async fn service_counts(pool: &Pool, limit: u32) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT s.code, s.name, COUNT(*) AS n FROM service_requests r \
+         JOIN services s ON s.code = r.service_code \
+         GROUP BY s.code, s.name ORDER BY n DESC, s.code LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?)
+}

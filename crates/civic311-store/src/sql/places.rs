@@ -1,0 +1,67 @@
+// Area layers and informational contacts. Included by backend.rs once per backend.
+
+use civic311_domain::InformationalContact;
+
+use crate::areas::Area;
+
+pub(crate) async fn upsert_areas(pool: &Pool, layer: &str, name: &str, areas: &[Area]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO area_layers (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2")
+        .bind(layer)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    for a in areas {
+        sqlx::query(
+            "INSERT INTO areas (layer_id, area_id, name, geometry) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (layer_id, area_id) DO UPDATE SET name = $3, geometry = $4",
+        )
+        .bind(layer)
+        .bind(a.id.as_str())
+        .bind(a.name.as_deref())
+        .bind(a.geometry.as_deref())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn area_counts(pool: &Pool, layer: &str) -> Result<Vec<(String, Option<String>, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.area_id, a.name, COUNT(ra.request_key) AS requests FROM areas a \
+         LEFT JOIN request_areas ra ON ra.layer_id = a.layer_id AND ra.area_id = a.area_id \
+         WHERE a.layer_id = $1 GROUP BY a.area_id, a.name ORDER BY requests DESC, a.area_id",
+    )
+    .bind(layer)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn record_contact(pool: &Pool, c: &InformationalContact) -> Result<i64> {
+    let duration = c.duration_secs.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+    Ok(sqlx::query_scalar(
+        "INSERT INTO informational_contacts (topic, channel, started_at, duration_secs, article, \
+         answered_by, area_layer, area_id, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(&c.topic)
+    .bind(c.channel.as_str())
+    .bind(c.started_at)
+    .bind(duration)
+    .bind(c.article.as_deref())
+    .bind(c.answered_by.as_deref())
+    .bind(c.area.as_ref().map(|a| a.layer.as_str()))
+    .bind(c.area.as_ref().map(|a| a.area.as_str()))
+    .bind(c.request_id.as_ref().map(|r| r.as_str()))
+    .fetch_one(pool)
+    .await?)
+}
+
+pub(crate) async fn contact_counts(pool: &Pool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT topic, COUNT(*) AS n FROM informational_contacts GROUP BY topic ORDER BY n DESC, topic",
+    )
+    .fetch_all(pool)
+    .await?)
+}

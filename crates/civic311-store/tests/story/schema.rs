@@ -1,0 +1,103 @@
+use civic311_store::{DatabaseUrl, Store, StoreError};
+use civic311_testkit::{Backend, TestDb};
+
+async fn fresh_database_migrates_once(backend: Backend) {
+    let Some(db) = TestDb::empty(backend).await else {
+        return;
+    };
+    let before = db.store.schema_status().await.unwrap();
+    assert_eq!(before.database, 0);
+    assert!(before.pending >= 1);
+    assert_eq!(db.store.migrate().await.unwrap(), before.pending);
+    let after = db.store.schema_status().await.unwrap();
+    assert_eq!((after.database, after.pending), (after.binary, 0));
+    assert_eq!(
+        db.store.migrate().await.unwrap(),
+        0,
+        "migrating twice is a no-op"
+    );
+    db.finish().await;
+}
+
+/// A database migrated by a newer civic311 is refused by `open`, and left as it was.
+async fn newer_schema_is_refused_untouched(backend: Backend) {
+    let Some(db) = TestDb::migrated(backend).await else {
+        return;
+    };
+    let future = "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                  VALUES (99990101000000, 'from the future', TRUE, X'00', 0)";
+    let future = future.replace(
+        "X'00'",
+        if backend == Backend::Postgres {
+            "'\\x00'::bytea"
+        } else {
+            "X'00'"
+        },
+    );
+    raw(&db, &future).await;
+    let err = Store::open(&db.url).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::SchemaTooNew {
+                database: 99990101000000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("upgrade civic311"), "{err}");
+    let err = db.store.migrate().await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+    db.finish().await;
+}
+
+async fn raw(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.backend {
+        Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(db.url.expose())
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn fresh_sqlite_migrates_once() {
+    fresh_database_migrates_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn fresh_postgres_migrates_once() {
+    fresh_database_migrates_once(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn newer_schema_refused_sqlite() {
+    newer_schema_is_refused_untouched(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn newer_schema_refused_postgres() {
+    newer_schema_is_refused_untouched(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_a_clear_error() {
+    let url = DatabaseUrl::parse("postgres://postgres:hunter2@127.0.0.1:1/civic311").unwrap();
+    let err = Store::connect(&url).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot reach the database at postgres://postgres:***@127.0.0.1:1"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+}

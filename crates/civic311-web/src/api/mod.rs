@@ -1,0 +1,46 @@
+//! The JSON API (`/api/v1`), for the web UI and for other tools.
+
+pub mod requests;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Uri;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Liveness and what the server runs on.
+pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let schema = state.store.schema_status().await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "database": state.store.backend_name(),
+        "schema_version": schema.database,
+    })))
+}
+
+pub async fn services(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let services = state.store.services().await?;
+    Ok(Json(json!({ "services": services })))
+}
+
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let counts = state.store.request_counts().await?;
+    let by_state: serde_json::Map<String, Value> = counts
+        .by_state
+        .into_iter()
+        .map(|(s, n)| (s, json!(n)))
+        .collect();
+    let contacts = state.store.contact_counts().await?;
+    Ok(Json(json!({
+        "requests": counts.total,
+        "by_status": by_state,
+        "events": counts.events,
+        "informational_contacts": contacts.iter().map(|(_, n)| n).sum::<i64>(),
+    })))
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no such page: {}", uri.path()))
+}

@@ -1,0 +1,92 @@
+//! `GET /api/v1/requests` and `GET /api/v1/requests/{id}`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use civic311_domain::{ServiceCode, ServiceRequestId};
+use civic311_store::{Page, RequestFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::public::{PublicRequest, public_history};
+
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    service_code: Option<String>,
+    page: Option<u64>,
+    page_size: Option<u32>,
+}
+
+fn state_name(s: &str) -> Result<&'static str, ApiError> {
+    ["open", "in_progress", "on_hold", "closed"]
+        .into_iter()
+        .find(|k| *k == s)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown status {s:?}; use open, in_progress, on_hold or closed"
+            ))
+        })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut filter = RequestFilter::default();
+    for s in q.status.iter().flat_map(|s| s.split(',')) {
+        filter.states.push(state_name(s.trim())?);
+    }
+    for c in q.service_code.iter().flat_map(|s| s.split(',')) {
+        filter
+            .service_codes
+            .push(ServiceCode::parse(c.trim()).map_err(|e| ApiError::bad_request(e.to_string()))?);
+    }
+    let page_size = q.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page_size == 0 || page_size > MAX_PAGE_SIZE {
+        return Err(ApiError::bad_request(format!(
+            "page_size must be between 1 and {MAX_PAGE_SIZE}"
+        )));
+    }
+    let page = q.page.unwrap_or(1);
+    if page == 0 {
+        return Err(ApiError::bad_request("page starts at 1"));
+    }
+    let total = state.store.count_requests(&filter).await?;
+    let rows = state
+        .store
+        .requests(
+            &filter,
+            Page {
+                limit: page_size,
+                offset: (page - 1) * u64::from(page_size),
+            },
+        )
+        .await?;
+    let requests: Vec<PublicRequest> = rows.into_iter().map(PublicRequest::from).collect();
+    Ok(Json(
+        json!({ "total": total, "page": page, "page_size": page_size, "requests": requests }),
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let request = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let history = public_history(state.store.events(&id).await?);
+    Ok(Json(
+        json!({ "request": PublicRequest::from(request), "history": history }),
+    ))
+}

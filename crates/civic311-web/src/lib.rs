@@ -1,0 +1,10 @@
+//! HTTP for civic311: the JSON API and the web UI, served by one axum router (`router.rs`).
+//! Handlers translate between HTTP and the store; rules live in the domain crate.
+
+mod api;
+mod error;
+mod pages;
+mod public;
+mod router;
+
+pub use router::{AppState, router, serve};

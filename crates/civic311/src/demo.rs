@@ -1,0 +1,69 @@
+//! `civic311 demo`: a fresh SQLite database with the real Kansas City sample, served.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use civic311_domain::LayerId;
+use civic311_import::{areas, kansas_city};
+use civic311_store::{DatabaseUrl, Page, RequestFilter, Store};
+
+use crate::sample;
+
+pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", database.display());
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot replace {file}")),
+        }
+    }
+    let url = DatabaseUrl::parse(&format!("sqlite:{}", database.display()))?;
+    let store = Store::open(&url).await?;
+    let store = load_sample(store).await?;
+    let newest = store
+        .requests(
+            &RequestFilter::default(),
+            Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await?;
+    let extra: Vec<String> = newest
+        .iter()
+        .map(|r| format!("/api/v1/requests/{}", r.id))
+        .collect();
+    crate::cli::serve(store, listen, &extra).await
+}
+
+/// Loads the neighborhoods and the requests of the built-in sample, printing what was kept.
+pub async fn load_sample(store: Store) -> Result<Store> {
+    let layer = LayerId::parse(kansas_city::NEIGHBORHOOD_LAYER)?;
+    let (hoods, skipped) = areas::read_geojson(
+        sample::KC_NEIGHBORHOODS,
+        "neighborhoods.geojson",
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )?;
+    store
+        .upsert_areas(&layer, "Kansas City neighborhoods", &hoods)
+        .await?;
+    println!(
+        "loaded {} Kansas City neighborhoods ({skipped} unnamed polygons left out)",
+        hoods.len()
+    );
+    let report =
+        kansas_city::import_reader(&store, sample::KC_REQUESTS.as_bytes(), "kc311_sample.csv")
+            .await?;
+    println!("loaded the Kansas City 311 sample: {report}");
+    for r in report.rejected.iter().take(10) {
+        println!(
+            "  rejected row {} (line {}): {:?} {}",
+            r.row, r.line, r.column, r.reason
+        );
+    }
+    Ok(store)
+}
