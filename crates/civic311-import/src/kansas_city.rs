@@ -261,6 +261,86 @@ pub async fn import_file(store: &Store, path: &Path) -> Result<ImportReport, Imp
     import_reader(store, std::io::BufReader::new(file), &shown).await
 }
 
+/// Reads a Kansas City 311 export record by record, turning each usable one into a request
+/// with its history and the catalog entries it refers to; rejects and warnings go to a report.
+pub struct RowReader<R> {
+    reader: csv::Reader<R>,
+    columns: Columns,
+    record: csv::StringRecord,
+}
+
+/// A usable row: the request, its events, and the service and department it names.
+pub struct ImportedRow {
+    pub request: ServiceRequest,
+    pub events: Vec<RequestEvent>,
+    pub service: Service,
+    pub department: Option<Department>,
+}
+
+impl<R: std::io::Read> RowReader<R> {
+    /// Reads the header; `shown` names the input in errors.
+    pub fn new(input: R, shown: &str) -> Result<Self, ImportError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+        let header = reader
+            .headers()
+            .map_err(|e| ImportError::Format {
+                path: shown.to_owned(),
+                reason: e.to_string(),
+            })?
+            .clone();
+        let columns = Columns::find(&header, shown)?;
+        Ok(Self {
+            reader,
+            columns,
+            record: csv::StringRecord::new(),
+        })
+    }
+
+    /// The next usable row, recording every unusable one in `report` on the way.
+    pub fn next_row(&mut self, report: &mut ImportReport) -> Option<ImportedRow> {
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    report.rows_read += 1;
+                    report.reject(
+                        report.rows_read,
+                        line,
+                        None,
+                        format!("unreadable record: {e}"),
+                    );
+                    continue;
+                }
+            }
+            report.rows_read += 1;
+            let row_no = report.rows_read;
+            let row = match parse_row(&self.record, &self.columns) {
+                Ok(row) => row,
+                Err((column, reason)) => {
+                    report.reject(row_no, line, Some(column), reason);
+                    continue;
+                }
+            };
+            if let Some((column, reason)) = row.warning {
+                report.warn(row_no, line, Some(column), reason);
+            }
+            match ServiceRequest::from_history(row.request, SOURCE) {
+                Ok((request, events)) => {
+                    return Some(ImportedRow {
+                        request,
+                        events,
+                        service: row.service,
+                        department: row.department,
+                    });
+                }
+                Err(e) => report.reject(row_no, line, None, e.to_string()),
+            }
+        }
+    }
+}
+
 /// Imports a Kansas City 311 export into a store without these ids, streaming: memory stays
 /// flat whatever the size. `shown` names the input in errors. Returns the report of kept and
 /// rejected rows.
@@ -269,49 +349,12 @@ pub async fn import_reader(
     input: impl std::io::Read,
     shown: &str,
 ) -> Result<ImportReport, ImportError> {
-    let shown = shown.to_owned();
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| ImportError::Format {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?
-        .clone();
-    let columns = Columns::find(&header, &shown)?;
+    let mut rows = RowReader::new(input, shown)?;
     let mut report = ImportReport::default();
     let mut seen_services = HashSet::new();
     let mut seen_departments = HashSet::new();
     let mut batch: Vec<(ServiceRequest, Vec<RequestEvent>)> = Vec::with_capacity(BATCH);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.rows_read += 1;
-                report.reject(
-                    report.rows_read,
-                    line,
-                    None,
-                    format!("unreadable record: {e}"),
-                );
-                continue;
-            }
-        }
-        report.rows_read += 1;
-        let row_no = report.rows_read;
-        let row = match parse_row(&record, &columns) {
-            Ok(row) => row,
-            Err((column, reason)) => {
-                report.reject(row_no, line, Some(column), reason);
-                continue;
-            }
-        };
-        if let Some((column, reason)) = row.warning {
-            report.warn(row_no, line, Some(column), reason);
-        }
+    while let Some(row) = rows.next_row(&mut report) {
         if let Some(d) = row
             .department
             .filter(|d| seen_departments.insert(d.code.clone()))
@@ -323,13 +366,7 @@ pub async fn import_reader(
             store.upsert_service(&row.service).await?;
             report.services += 1;
         }
-        match ServiceRequest::from_history(row.request, SOURCE) {
-            Ok(pair) => batch.push(pair),
-            Err(e) => {
-                report.reject(row_no, line, None, e.to_string());
-                continue;
-            }
-        }
+        batch.push((row.request, row.events));
         if batch.len() == BATCH {
             store.insert_requests(&batch).await?;
             report.imported += batch.len() as u64;

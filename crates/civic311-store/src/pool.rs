@@ -125,14 +125,16 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            // Page cache in KiB (negative = KiB): the writer keeps the indexes it updates hot
+            // (SQLite's 2 MiB default made 1M-row imports 2.6x slower than 100k-row ones).
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options.clone())
+                .connect_with(options.clone().pragma("cache_size", "-65536"))
                 .await
                 .map_err(unreachable)?;
             let read = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(options.read_only(true))
+                .connect_with(options.pragma("cache_size", "-8192").read_only(true))
                 .await
                 .map_err(unreachable)?;
             Backend::Sqlite { read, write }
@@ -143,6 +145,15 @@ impl Store {
                     reason: e.to_string(),
                 })?
                 .application_name("civic311");
+            // One direct attempt first: a refused connection fails at once instead of after
+            // the pool's acquire timeout.
+            sqlx::Connection::close(
+                <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+                    .await
+                    .map_err(unreachable)?,
+            )
+            .await
+            .map_err(unreachable)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))

@@ -101,3 +101,26 @@ impl Store {
         Ok(status.pending)
     }
 }
+
+impl Store {
+    /// Bytes the database takes: SQLite pages (WAL included), or PostgreSQL tables with their
+    /// indexes and TOAST in the current schema.
+    pub async fn database_size_bytes(&self) -> Result<i64> {
+        Ok(match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_scalar(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                )
+                .fetch_one(read)
+                .await?
+            }
+            Backend::Postgres(pool) => sqlx::query_scalar(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            )
+            .fetch_one(pool)
+            .await?,
+        })
+    }
+}

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use civic311_domain::{
-    Actor, DomainError, NewServiceRequest, RequestEvent, ServiceRequest, ServiceRequestId,
+    Actor, AreaRef, DomainError, Requester, NewServiceRequest, RequestEvent, ServiceRequest, ServiceRequestId,
 };
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
@@ -21,14 +21,15 @@ const NEXT_REQUEST_NUMBER: &str = if POSTGRES {
 };
 const LOCK: &str = if POSTGRES { " FOR UPDATE" } else { "" };
 
-// The columns written on insert and update, as $1..$19 in this order.
-const INSERT_REQUEST: &str = "INSERT INTO service_requests (id, service_code, status, \
+// Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+const REQUESTS_PER_INSERT: usize = 1_000;
+const ROWS_PER_INSERT: usize = 5_000;
+
+const REQUEST_COLUMNS: &str = "INSERT INTO service_requests (id, service_code, status, \
     status_reason, priority, description, lat, long, address, address_id, zip, channel, \
     department_code, assignee, due_at, parent_key, attributes, updated_at, closed_at, \
-    created_at, version) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-    (SELECT key FROM service_requests WHERE id = $16), $17, $18, $19, $20, 0) \
-    ON CONFLICT (id) DO NOTHING RETURNING key";
+    created_at, version) ";
+// The same columns on update, as $1..$19 in the order `bind_request` binds them.
 const UPDATE_REQUEST: &str = "UPDATE service_requests SET service_code = $2, status = $3, \
     status_reason = $4, priority = $5, description = $6, lat = $7, long = $8, address = $9, \
     address_id = $10, zip = $11, channel = $12, department_code = $13, assignee = $14, \
@@ -61,86 +62,134 @@ fn bind_request<'q>(q: Query<'q>, r: &'q ServiceRequest) -> Query<'q> {
         .bind(r.closed_at)
 }
 
-async fn append_events(conn: &mut Conn, key: i64, events: &[RequestEvent]) -> Result<()> {
-    for e in events {
-        sqlx::query(
-            "INSERT INTO request_events (request_key, at, actor, kind, payload) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(key)
-        .bind(e.at)
-        .bind(e.actor.to_string())
-        .bind(e.kind.name())
-        .bind(Json(&e.kind))
-        .execute(&mut *conn)
-        .await?;
+async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let mut q =
+            QueryBuilder::<Db>::new("INSERT INTO request_events (request_key, at, actor, kind, payload) ");
+        q.push_values(chunk, |mut row, (key, e)| {
+            row.push_bind(*key)
+                .push_bind(e.at)
+                .push_bind(e.actor.to_string())
+                .push_bind(e.kind.name())
+                .push_bind(Json(&e.kind));
+        });
+        q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-// Areas and requester live in their own tables; they are rewritten with the request.
-async fn write_parts(conn: &mut Conn, key: i64, r: &ServiceRequest) -> Result<()> {
-    sqlx::query("DELETE FROM request_areas WHERE request_key = $1")
-        .bind(key)
-        .execute(&mut *conn)
-        .await?;
-    for a in &r.location.areas {
-        sqlx::query("INSERT INTO request_areas (request_key, layer_id, area_id) VALUES ($1, $2, $3)")
-            .bind(key)
-            .bind(a.layer.as_str())
-            .bind(a.area.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    match &r.requester {
-        None => {
-            sqlx::query("DELETE FROM requesters WHERE request_key = $1")
-                .bind(key)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Some(p) => {
-            sqlx::query(
-                "INSERT INTO requesters (request_key, first_name, last_name, email, phone, \
-                 account_id, device_id, consent_contact, consent_survey) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (request_key) DO UPDATE SET first_name = $2, last_name = $3, \
-                 email = $4, phone = $5, account_id = $6, device_id = $7, \
-                 consent_contact = $8, consent_survey = $9",
-            )
-            .bind(key)
-            .bind(p.first_name.as_deref())
-            .bind(p.last_name.as_deref())
-            .bind(p.email.as_deref())
-            .bind(p.phone.as_deref())
-            .bind(p.account_id.as_deref())
-            .bind(p.device_id.as_deref())
-            .bind(p.consent.contact)
-            .bind(p.consent.survey)
-            .execute(&mut *conn)
-            .await?;
-        }
+async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef)]) -> Result<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Db>::new("INSERT INTO request_areas (request_key, layer_id, area_id) ");
+        q.push_values(chunk, |mut row, (key, a)| {
+            row.push_bind(*key).push_bind(a.layer.as_str()).push_bind(a.area.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-// Inserts a request with its events; `None` when its id is taken (nothing written then).
-async fn insert_in(
+async fn insert_requesters(conn: &mut Conn, items: &[(i64, &Requester)]) -> Result<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT / 2) {
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO requesters (request_key, first_name, last_name, email, phone, \
+             account_id, device_id, consent_contact, consent_survey) ",
+        );
+        q.push_values(chunk, |mut row, (key, p)| {
+            row.push_bind(*key)
+                .push_bind(p.first_name.as_deref())
+                .push_bind(p.last_name.as_deref())
+                .push_bind(p.email.as_deref())
+                .push_bind(p.phone.as_deref())
+                .push_bind(p.account_id.as_deref())
+                .push_bind(p.device_id.as_deref())
+                .push_bind(p.consent.contact)
+                .push_bind(p.consent.survey);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+// Writes the areas, requester and events of requests whose rows exist under `key`.
+async fn insert_parts(conn: &mut Conn, saved: &[(i64, &ServiceRequest, &[RequestEvent])]) -> Result<()> {
+    let areas: Vec<_> =
+        saved.iter().flat_map(|(k, r, _)| r.location.areas.iter().map(move |a| (*k, a))).collect();
+    insert_areas(conn, &areas).await?;
+    let people: Vec<_> =
+        saved.iter().filter_map(|(k, r, _)| r.requester.as_ref().map(|p| (*k, p))).collect();
+    insert_requesters(conn, &people).await?;
+    let events: Vec<_> = saved.iter().flat_map(|(k, _, es)| es.iter().map(move |e| (*k, e))).collect();
+    insert_events(conn, &events).await
+}
+
+// The keys of the stored parents of a chunk, in one query (a subquery per row would open one
+// cursor per row on service_requests, which SQLite pays for on every write).
+async fn parent_keys(
     conn: &mut Conn,
-    r: &ServiceRequest,
-    events: &[RequestEvent],
-) -> Result<Option<i64>> {
-    let key: Option<i64> = bind_request(sqlx::query(INSERT_REQUEST), r)
-        .bind(r.created_at)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|row| sqlx::Row::try_get(&row, 0))
-        .transpose()?;
-    if let Some(key) = key {
-        write_parts(conn, key, r).await?;
-        append_events(conn, key, events).await?;
+    chunk: &[(ServiceRequest, Vec<RequestEvent>)],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let ids: Vec<&str> = chunk.iter().filter_map(|(r, _)| r.parent_id.as_ref().map(|p| p.as_str())).collect();
+    if ids.is_empty() {
+        return Ok(Default::default());
     }
-    Ok(key)
+    let mut q = QueryBuilder::<Db>::new("SELECT id, key FROM service_requests WHERE id IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    q.push(")");
+    let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+// Inserts requests with their parts and events in multi-row statements. Returns each request's
+// key, or `None` where its id was taken (that request is not written; a repeated id within the
+// batch keeps its first occurrence). A parent must already be stored to be linked.
+async fn insert_many(
+    conn: &mut Conn,
+    batch: &[(ServiceRequest, Vec<RequestEvent>)],
+) -> Result<Vec<Option<i64>>> {
+    let mut keys = Vec::with_capacity(batch.len());
+    for chunk in batch.chunks(REQUESTS_PER_INSERT) {
+        let parents = parent_keys(conn, chunk).await?;
+        let mut q = QueryBuilder::<Db>::new(REQUEST_COLUMNS);
+        q.push_values(chunk, |mut row, (r, _)| {
+            let point = r.location.point;
+            row.push_bind(r.id.as_str())
+                .push_bind(r.service_code.as_str())
+                .push_bind(r.status.state())
+                .push_bind(r.status.reason())
+                .push_bind(r.priority.as_str())
+                .push_bind(r.description.as_deref())
+                .push_bind(point.map(|p| p.lat()))
+                .push_bind(point.map(|p| p.long()))
+                .push_bind(r.location.address.as_deref())
+                .push_bind(r.location.address_id.as_deref())
+                .push_bind(r.location.zip.as_deref())
+                .push_bind(r.channel.as_str())
+                .push_bind(r.department.as_ref().map(|d| d.as_str()))
+                .push_bind(r.assignee.as_deref())
+                .push_bind(r.due_at)
+                .push_bind(r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()).copied()))
+                .push_bind(Json(&r.attributes))
+                .push_bind(r.updated_at)
+                .push_bind(r.closed_at)
+                .push_bind(r.created_at)
+                .push_bind(0_i64);
+        });
+        q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
+        let returned: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        let mut by_id: std::collections::HashMap<String, i64> = returned.into_iter().collect();
+        keys.extend(chunk.iter().map(|(r, _)| by_id.remove(r.id.as_str())));
+    }
+    let saved: Vec<_> = batch
+        .iter()
+        .zip(&keys)
+        .filter_map(|((r, es), k)| k.map(|k| (k, r, es.as_slice())))
+        .collect();
+    insert_parts(conn, &saved).await?;
+    Ok(keys)
 }
 
 // Saves a changed request if nobody saved it since `r.version`, then bumps `r.version`.
@@ -163,8 +212,10 @@ async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[Re
             None => StoreError::NotFound { what: "service request", id: r.id.to_string() },
         });
     }
-    write_parts(conn, key, r).await?;
-    append_events(conn, key, events).await?;
+    for table in ["DELETE FROM request_areas WHERE request_key = $1", "DELETE FROM requesters WHERE request_key = $1"] {
+        sqlx::query(table).bind(key).execute(&mut *conn).await?;
+    }
+    insert_parts(conn, &[(key, &*r, events)]).await?;
     r.version += 1;
     Ok(())
 }
@@ -182,6 +233,16 @@ async fn load_in(conn: &mut Conn, id: &str) -> Result<(i64, ServiceRequest)> {
     Ok((key, all.remove(0)))
 }
 
+// Appends `(k1, k2, ...)` as bound parameters.
+fn push_keys<'a>(q: &'a mut QueryBuilder<Db>, keys: &[i64]) -> &'a mut QueryBuilder<Db> {
+    q.push("(");
+    let mut list = q.separated(", ");
+    for k in keys {
+        list.push_bind(*k);
+    }
+    q.push(")")
+}
+
 // Turns rows into requests, loading their areas and requesters in two queries.
 async fn attach(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<ServiceRequest>> {
     if rows.is_empty() {
@@ -189,20 +250,12 @@ async fn attach(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<ServiceReq
     }
     let keys: Vec<i64> = rows.iter().map(|r| r.key).collect();
     let mut q = QueryBuilder::<Db>::new(
-        "SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key IN (",
+        "SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key IN ",
     );
-    let mut list = q.separated(", ");
-    for k in &keys {
-        list.push_bind(*k);
-    }
-    q.push(") ORDER BY layer_id");
+    push_keys(&mut q, &keys).push(" ORDER BY layer_id");
     let areas: Vec<AreaRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN (");
-    let mut list = q.separated(", ");
-    for k in &keys {
-        list.push_bind(*k);
-    }
-    q.push(")");
+    let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN ");
+    push_keys(&mut q, &keys);
     let mut people: Vec<RequesterRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let mut areas_by_key: std::collections::HashMap<i64, Vec<_>> = Default::default();
     for a in areas {
@@ -344,15 +397,16 @@ pub(crate) async fn create_request(
         .into_service()?;
     // Imported requests keep their source's ids, which may collide with our numbers: skip taken ones.
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
-    let (mut request, events) = ServiceRequest::open(placeholder, new, &service, actor, now)?;
+    let mut one = [ServiceRequest::open(placeholder, new, &service, actor, now)?];
     loop {
         let number: i64 = sqlx::query_scalar(NEXT_REQUEST_NUMBER).fetch_one(&mut *tx).await?;
-        request.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;
-        if insert_in(&mut tx, &request, &events).await?.is_some() {
+        one[0].0.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;
+        if insert_many(&mut tx, &one).await?[0].is_some() {
             break;
         }
     }
     tx.commit().await?;
+    let [(request, _)] = one;
     Ok(request)
 }
 
@@ -361,10 +415,9 @@ pub(crate) async fn insert_requests(
     batch: &[(ServiceRequest, Vec<RequestEvent>)],
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for (r, events) in batch {
-        if insert_in(&mut tx, r, events).await?.is_none() {
-            return Err(StoreError::AlreadyExists { what: "service request", id: r.id.to_string() });
-        }
+    let keys = insert_many(&mut tx, batch).await?;
+    if let Some(((r, _), _)) = batch.iter().zip(&keys).find(|(_, k)| k.is_none()) {
+        return Err(StoreError::AlreadyExists { what: "service request", id: r.id.to_string() });
     }
     tx.commit().await?;
     Ok(())

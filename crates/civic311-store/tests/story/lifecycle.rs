@@ -234,3 +234,57 @@ async fn event_log_is_append_only(db: &TestDb) {
     }
     assert_eq!(store.request_counts().await.unwrap().events, 2);
 }
+
+both_backends!(a_batch_with_a_taken_id_writes_nothing);
+
+async fn a_batch_with_a_taken_id_writes_nothing(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let first = file(store, "pothole", at(1, 9)).await;
+    let make = |id: &str| {
+        let id = ServiceRequestId::parse(id).unwrap();
+        let mut new = new_request("trash-missed");
+        new.requester = None;
+        let svc = civic311_domain::Service {
+            code: new.service_code.clone(),
+            name: "Trash".into(),
+            description: None,
+            group: None,
+            keywords: vec![],
+            department: None,
+            attributes: vec![],
+            sla: None,
+            active: true,
+        };
+        civic311_domain::ServiceRequest::open(id, new, &svc, Actor::System, at(2, 9)).unwrap()
+    };
+    let before = store.request_counts().await.unwrap();
+    for ids in [
+        vec!["a-1", "a-2", first.id.as_str()],
+        vec!["b-1", "b-2", "b-1"],
+    ] {
+        let batch: Vec<_> = ids.iter().map(|id| make(id)).collect();
+        let err = store.insert_requests(&batch).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::AlreadyExists { id, .. } if id == ids[2]),
+            "{err:?}"
+        );
+        assert_eq!(
+            store.request_counts().await.unwrap(),
+            before,
+            "all or nothing"
+        );
+    }
+    let batch: Vec<_> = ["c-1", "c-2"].iter().map(|id| make(id)).collect();
+    store.insert_requests(&batch).await.unwrap();
+    let stored = store
+        .request(&ServiceRequestId::parse("c-2").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, batch[1].0);
+    assert_eq!(
+        store.events(&stored.id).await.unwrap().len(),
+        batch[1].1.len()
+    );
+}

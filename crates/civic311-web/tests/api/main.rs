@@ -1,0 +1,75 @@
+//! The HTTP API through the front door: a real server on a random port, over a store holding
+//! the real Kansas City sample, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod privacy;
+mod requests;
+
+use std::path::PathBuf;
+
+use civic311_store::Store;
+use civic311_testkit::TestDb;
+use civic311_web::AppState;
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Serves `db` with the real Kansas City sample loaded.
+    pub async fn with_sample(db: &TestDb) -> TestApp {
+        let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/kansas-city/kc311_sample.csv");
+        let report = civic311_import::kansas_city::import_file(&db.store, &sample)
+            .await
+            .unwrap();
+        assert!(report.rejected.is_empty());
+        TestApp::serve(db.store.clone()).await
+    }
+
+    pub async fn serve(store: Store) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState {
+            store: store.clone(),
+        };
+        tokio::spawn(civic311_web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            store,
+            _stop: stop,
+        }
+    }
+
+    /// GETs a path and returns (status, JSON body).
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("application/json"), "{path}: {ct}");
+        (status, resp.json().await.unwrap())
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+}

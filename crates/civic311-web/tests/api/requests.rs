@@ -1,0 +1,150 @@
+use civic311_store::RequestFilter;
+use civic311_testkit::{TestDb, both_backends};
+
+use crate::TestApp;
+
+both_backends!(
+    lists_and_shows_the_real_sample,
+    bad_parameters_get_a_clear_400,
+    overview_page_shows_the_store
+);
+
+async fn lists_and_shows_the_real_sample(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let total = app
+        .store
+        .count_requests(&RequestFilter::default())
+        .await
+        .unwrap();
+    let open = app
+        .store
+        .count_requests(&RequestFilter {
+            states: vec!["open"],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let (status, stats) = app.get_json("/api/v1/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["requests"], total);
+    assert_eq!(stats["by_status"]["open"], open);
+
+    let (status, page) = app.get_json("/api/v1/requests").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (page["total"].as_i64(), page["page_size"].as_i64()),
+        (Some(total), Some(50))
+    );
+    let list = page["requests"].as_array().unwrap();
+    assert_eq!(list.len(), 50);
+    let created: Vec<&str> = list
+        .iter()
+        .map(|r| r["created_at"].as_str().unwrap())
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "newest first");
+
+    let (_, open_page) = app
+        .get_json("/api/v1/requests?status=open&page_size=500")
+        .await;
+    assert_eq!(open_page["total"], open);
+    assert!(
+        open_page["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "open")
+    );
+
+    let (_, last) = app
+        .get_json(&format!(
+            "/api/v1/requests?page={}&page_size=50",
+            total / 50 + 1
+        ))
+        .await;
+    assert_eq!(
+        last["requests"].as_array().unwrap().len() as i64,
+        total % 50
+    );
+
+    let (status, one) = app.get_json("/api/v1/requests/2019193337").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        one["request"]["id"], "2019193337",
+        "ids are strings on the wire"
+    );
+    assert_eq!(one["request"]["status_reason"], "resolved");
+    let kinds: Vec<&str> = one["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "routed", "status_changed"]);
+
+    let (_, services) = app.get_json("/api/v1/services").await;
+    assert_eq!(
+        services["services"].as_array().unwrap().len(),
+        app.store.services().await.unwrap().len()
+    );
+    let (status, health) = app.get_json("/health").await;
+    assert_eq!(status, 200);
+    assert_eq!(health["database"], app.store.backend_name());
+}
+
+async fn bad_parameters_get_a_clear_400(db: &TestDb) {
+    let app = TestApp::serve(db.store.clone()).await;
+    let cases = [
+        (
+            "/api/v1/requests?status=lost",
+            400,
+            "unknown status \"lost\"",
+        ),
+        (
+            "/api/v1/requests?page_size=501",
+            400,
+            "page_size must be between 1 and 500",
+        ),
+        ("/api/v1/requests?page=0", 400, "page starts at 1"),
+        ("/api/v1/requests?page=first", 400, "page"),
+        ("/api/v1/requests?colour=red", 400, "unknown field `colour`"),
+        (
+            "/api/v1/requests/424242",
+            404,
+            "service request 424242 not found",
+        ),
+        (
+            "/api/v1/requests/%20x",
+            400,
+            "must not start or end with white space",
+        ),
+        ("/api/v2/nothing", 404, "no such page"),
+    ];
+    for (path, code, message) in cases {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, code, "{path}: {body}");
+        let text = body["error"].as_str().unwrap();
+        assert!(text.contains(message), "{path}: {text}");
+    }
+}
+
+async fn overview_page_shows_the_store(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let (status, html) = app.get_text("/").await;
+    assert_eq!(status, 200);
+    let total = app
+        .store
+        .count_requests(&RequestFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("<b>{total}</b>requests")),
+        "total shown"
+    );
+    let (_, top_name, _) = app.store.service_counts(1).await.unwrap().remove(0);
+    let escaped = top_name.replace('&', "&#38;").replace('/', "&#x2f;");
+    assert!(
+        html.contains(&top_name) || html.contains(&escaped),
+        "top service {top_name} shown"
+    );
+}

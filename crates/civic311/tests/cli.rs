@@ -1,0 +1,187 @@
+//! The binary as a user runs it: exit codes and messages for bad input, migrate, and the demo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn civic311(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_civic311"));
+    cmd.current_dir(dir);
+    for var in ["CIVIC311_DATABASE_URL", "CIVIC311_LISTEN", "CIVIC311_LOG"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.success(),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+#[test]
+fn help_explains_each_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = run(civic311(dir.path()).arg("--help"));
+    assert!(ok);
+    for cmd in ["serve", "migrate", "demo"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(cmd)),
+            "{cmd} in\n{out}"
+        );
+    }
+    let (ok, out, _) = run(civic311(dir.path()).args(["help", "demo"]));
+    assert!(
+        ok && out.contains("--listen") && out.contains("Kansas City"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_config_key_is_named_and_exits_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("civic311.toml"),
+        "databse_url = \"sqlite:x.db\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(civic311(dir.path()).arg("migrate"));
+    assert!(!ok);
+    assert!(err.contains("databse_url"), "{err}");
+    assert!(!dir.path().join("x.db").exists());
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(civic311(dir.path())
+        .arg("migrate")
+        .env("CIVIC311_LISTEN", "port 80"));
+    assert!(
+        !ok && err.contains("`listen`") && err.contains("port 80"),
+        "{err}"
+    );
+    let (ok, _, err) = run(civic311(dir.path())
+        .arg("migrate")
+        .env("CIVIC311_DATABASE_URL", "mysql://root:pw@db/x"));
+    assert!(
+        !ok && err.contains("`database_url`") && !err.contains(":pw@"),
+        "{err}"
+    );
+    let (ok, _, err) = run(civic311(dir.path()).args(["--config", "missing.toml", "migrate"]));
+    assert!(!ok && err.contains("missing.toml does not exist"), "{err}");
+}
+
+#[test]
+fn unreachable_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(civic311(dir.path()).arg("migrate").env(
+        "CIVIC311_DATABASE_URL",
+        "postgres://postgres:pw@127.0.0.1:1/civic311",
+    ));
+    assert!(!ok);
+    assert!(
+        err.contains("cannot reach the database at postgres://postgres:***@127.0.0.1:1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn migrate_reports_the_version_and_refuses_a_newer_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let (ok, out, err) = run(civic311(dir.path())
+        .arg("migrate")
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("applied 1 migration(s); schema version 20261123090000"),
+        "{out}"
+    );
+    let (ok, out, _) = run(civic311(dir.path())
+        .arg("migrate")
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok && out.contains("applied 0 migration(s)"), "{out}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'future', 1, X'00', 0)",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let (ok, _, err) = run(civic311(dir.path())
+        .arg("serve")
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(!ok);
+    assert!(err.contains("newer than this civic311 knows"), "{err}");
+}
+
+#[test]
+fn demo_loads_the_real_sample_and_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = civic311(dir.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        printed.push(line.clone());
+        if line.starts_with("Press Ctrl-C") || started.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains("5013 rows read, 5013 imported, 0 rejected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("loaded 240 Kansas City neighborhoods"),
+        "{text}"
+    );
+    let base = printed
+        .iter()
+        .find_map(|l| l.split("on http://").nth(1))
+        .map(|a| format!("http://{}", a.trim_end_matches('/')))
+        .expect("the demo prints its URL");
+    for path in [
+        "/",
+        "/api/v1/requests",
+        "/api/v1/services",
+        "/api/v1/stats",
+        "/health",
+    ] {
+        assert!(text.contains(&format!("{base}{path}")), "{path} printed");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stats: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{base}/api/v1/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(stats["requests"], 5013);
+    assert!(dir.path().join("civic311-demo.db").exists());
+}
