@@ -53,6 +53,8 @@ pub enum DomainError {
         state: String,
         reason: Option<String>,
     },
+    #[error("media_url {url:?} is not valid: {reason}")]
+    InvalidMediaUrl { url: String, reason: &'static str },
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
 }

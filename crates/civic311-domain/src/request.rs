@@ -57,6 +57,8 @@ pub struct NewServiceRequest {
     pub priority: Priority,
     pub requester: Option<Requester>,
     pub attributes: Vec<AttributeAnswer>,
+    /// A photo of the problem, as an http(s) URL (Open311 `media_url`).
+    pub media_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +78,7 @@ pub struct ServiceRequest {
     /// Set when this request was merged into another as a duplicate.
     pub parent_id: Option<ServiceRequestId>,
     pub attributes: Vec<AttributeAnswer>,
+    pub media_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -118,6 +121,29 @@ fn check_description(description: Option<String>) -> Result<Option<String>, Doma
     Ok(Some(d))
 }
 
+/// Longest accepted media URL, in bytes.
+pub const MAX_MEDIA_URL_BYTES: usize = 2048;
+
+fn check_media_url(url: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(url) = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let lower = url.to_ascii_lowercase();
+    let reason = if url.len() > MAX_MEDIA_URL_BYTES {
+        Some("longer than 2048 bytes")
+    } else if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        Some("not an http(s) URL")
+    } else if url.chars().any(char::is_whitespace) {
+        Some("contains spaces")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(DomainError::InvalidMediaUrl { url, reason }),
+        None => Ok(Some(url)),
+    }
+}
+
 impl ServiceRequest {
     /// Accepts a new request for `service`: checks the service takes requests, the description
     /// fits and the attribute answers match the service's questions; routes it to the service's
@@ -138,6 +164,7 @@ impl ServiceRequest {
         }
         let description = check_description(new.description)?;
         let attributes = service.check_answers(new.attributes)?;
+        let media_url = check_media_url(new.media_url)?;
         let due_at = service
             .sla
             .filter(|t| t.unit == SlaUnit::CalendarDays)
@@ -156,6 +183,7 @@ impl ServiceRequest {
             due_at,
             parent_id: None,
             attributes,
+            media_url,
             created_at: now,
             updated_at: now,
             closed_at: None,
@@ -243,6 +271,7 @@ impl ServiceRequest {
             due_at: h.due_at,
             parent_id: None,
             attributes: Vec::new(),
+            media_url: None,
             created_at: h.created_at,
             updated_at,
             closed_at,

@@ -9,6 +9,7 @@ pub(crate) mod sqlite {
     include!("sql/requests.rs");
     include!("sql/catalog.rs");
     include!("sql/places.rs");
+    include!("sql/intake.rs");
 }
 
 pub(crate) mod postgres {
@@ -17,4 +18,5 @@ pub(crate) mod postgres {
     include!("sql/requests.rs");
     include!("sql/catalog.rs");
     include!("sql/places.rs");
+    include!("sql/intake.rs");
 }

@@ -12,6 +12,7 @@ mod backend;
 mod catalog;
 mod contacts;
 mod error;
+mod intake;
 mod pool;
 mod requests;
 mod rows;
@@ -19,8 +20,9 @@ mod schema;
 
 pub use areas::Area;
 pub use error::StoreError;
+pub use intake::{MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};
-pub use requests::{Page, RequestCounts, RequestFilter, StoredEvent};
+pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent};
 pub use schema::SchemaStatus;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -47,6 +47,18 @@ pub struct StoredEvent {
     pub event: RequestEvent,
 }
 
+/// Which events to read across requests, oldest first (for update feeds and sync).
+#[derive(Debug, Clone)]
+pub struct EventFeed {
+    /// Event kind names (`status_changed`, `note_added`...). Must not be empty.
+    pub kinds: Vec<&'static str>,
+    pub from: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    /// Only events after this `seq`: a cursor for paging through the feed.
+    pub after_seq: Option<i64>,
+    pub limit: u32,
+}
+
 impl Store {
     pub async fn request(&self, id: &ServiceRequestId) -> Result<Option<ServiceRequest>> {
         dispatch!(self, read, request(id.as_str()))
@@ -71,6 +83,16 @@ impl Store {
     /// The request's history, oldest first.
     pub async fn events(&self, id: &ServiceRequestId) -> Result<Vec<StoredEvent>> {
         dispatch!(self, read, events(id.as_str()))
+    }
+
+    /// The histories of several requests: (request id, event), oldest first.
+    pub async fn events_of(&self, ids: &[ServiceRequestId]) -> Result<Vec<(String, StoredEvent)>> {
+        dispatch!(self, read, events_of(ids))
+    }
+
+    /// Events of the given kinds across all requests: (request id, event), oldest first.
+    pub async fn event_feed(&self, feed: &EventFeed) -> Result<Vec<(String, StoredEvent)>> {
+        dispatch!(self, read, event_feed(feed))
     }
 
     /// Files a new request: checks it against its service, gives it the next free number as id,

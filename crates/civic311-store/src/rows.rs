@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use civic311_domain::{
-    AreaRef, AttributeAnswer, AttributeDefinition, Channel, Consent, Department, DepartmentCode,
-    EventKind, LatLong, Location, Priority, Requester, Service, ServiceCode, ServiceRequest,
-    ServiceRequestId, SlaTarget, SlaUnit, Status,
+    Actor, AreaRef, AttributeAnswer, AttributeDefinition, Channel, Consent, Department,
+    DepartmentCode, EventKind, LatLong, Location, Priority, RequestEvent, Requester, Service,
+    ServiceCode, ServiceRequest, ServiceRequestId, SlaTarget, SlaUnit, Status,
 };
 use sqlx::types::Json;
 
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, StoredEvent};
 
 /// The columns of `service_requests` every query selects, with the parent's public id.
 macro_rules! request_select {
@@ -18,7 +18,7 @@ macro_rules! request_select {
          r.description, r.lat, r.long, r.address, r.address_id, r.zip, r.channel, \
          r.department_code, r.assignee, r.due_at, \
          (SELECT p.id FROM service_requests p WHERE p.key = r.parent_key) AS parent_id, \
-         r.attributes, r.created_at, r.updated_at, r.closed_at, r.version \
+         r.attributes, r.media_url, r.created_at, r.updated_at, r.closed_at, r.version \
          FROM service_requests r"
     };
 }
@@ -44,6 +44,7 @@ pub(crate) struct RequestRow {
     due_at: Option<DateTime<Utc>>,
     parent_id: Option<String>,
     attributes: Json<Vec<AttributeAnswer>>,
+    media_url: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
@@ -90,6 +91,7 @@ impl RequestRow {
                 .transpose()
                 .map_err(&c)?,
             attributes: self.attributes.0,
+            media_url: self.media_url,
             created_at: self.created_at,
             updated_at: self.updated_at,
             closed_at: self.closed_at,
@@ -151,6 +153,28 @@ pub(crate) struct EventRow {
     pub at: DateTime<Utc>,
     pub actor: String,
     pub payload: Json<EventKind>,
+}
+
+impl EventRow {
+    pub fn into_stored(self) -> Result<StoredEvent> {
+        let actor: Actor = self.actor.parse().map_err(StoreError::corrupt)?;
+        Ok(StoredEvent {
+            seq: self.seq,
+            event: RequestEvent {
+                at: self.at,
+                actor,
+                kind: self.payload.0,
+            },
+        })
+    }
+}
+
+/// An event with the public id of its request.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RequestEventRow {
+    pub request_id: String,
+    #[sqlx(flatten)]
+    pub event: EventRow,
 }
 
 #[derive(sqlx::FromRow)]

@@ -3,6 +3,7 @@
 
 mod api;
 mod error;
+pub mod open311;
 mod pages;
 mod public;
 mod router;

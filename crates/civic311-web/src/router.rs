@@ -1,6 +1,7 @@
 //! The whole URL space in one place: state, routes and layers.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
@@ -8,11 +9,22 @@ use civic311_store::Store;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::{api, pages};
+use crate::open311::Open311Config;
+use crate::{api, open311, pages};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub open311: Arc<Open311Config>,
+}
+
+impl AppState {
+    pub fn new(store: Store, open311: Open311Config) -> AppState {
+        AppState {
+            store,
+            open311: Arc::new(open311),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -23,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/requests/{id}", get(api::requests::show))
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
+        .merge(open311::routes())
         .fallback(api::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -14,7 +14,8 @@ use crate::config::Config;
 #[command(name = "civic311", version, about = "civic311: an open-source 311 platform", long_about = None)]
 pub struct Cli {
     /// Configuration file (TOML). Default: ./civic311.toml if it exists. Environment variables
-    /// CIVIC311_DATABASE_URL, CIVIC311_LISTEN and CIVIC311_LOG override it.
+    /// CIVIC311_DATABASE_URL, CIVIC311_LISTEN, CIVIC311_LOG, CIVIC311_TIMEZONE and
+    /// CIVIC311_PUBLIC_URL override it.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -43,6 +44,20 @@ pub enum Command {
         #[arg(long, value_name = "PATH", default_value = "civic311-demo.db")]
         database: PathBuf,
     },
+    /// Issue or revoke the API keys Open311 clients need to file requests.
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyAction {
+    /// Issue a key to NAME (an app, a partner, a city system) and print it; only its hash is
+    /// stored, so it cannot be shown again.
+    Create { name: String },
+    /// Revoke every key issued to NAME.
+    Revoke { name: String },
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -53,7 +68,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&config.database_url)
                 .await
                 .context("cannot open the database")?;
-            serve(store, listen.unwrap_or(config.listen), &[]).await
+            let state = AppState::new(store, config.open311);
+            serve(state, listen.unwrap_or(config.listen), &[]).await
         }
         Command::Migrate => {
             let store = Store::connect(&config.database_url).await?;
@@ -67,11 +83,38 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { listen, database } => crate::demo::run(listen, &database).await,
+        Command::Apikey { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let now = chrono::Utc::now();
+            match action {
+                ApikeyAction::Create { name } => {
+                    let name = name.trim();
+                    if name.is_empty() {
+                        anyhow::bail!("the key's NAME must not be empty");
+                    }
+                    let key = store.issue_api_key(name, now).await?;
+                    println!("{key}");
+                    eprintln!("API key issued to {name:?}; it is shown only this once.");
+                }
+                ApikeyAction::Revoke { name } => {
+                    let n = store.revoke_api_keys(&name, now).await?;
+                    if n == 0 {
+                        anyhow::bail!("no active API key is issued to {name:?}");
+                    }
+                    println!("revoked {n} key(s) issued to {name:?}");
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
     }
 }
 
 /// Binds, prints where to look, and serves until Ctrl-C.
-pub async fn serve(store: Store, listen: SocketAddr, extra_paths: &[String]) -> Result<()> {
+pub async fn serve(state: AppState, listen: SocketAddr, extra_paths: &[String]) -> Result<()> {
+    let store = state.store.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -83,6 +126,8 @@ pub async fn serve(store: Store, listen: SocketAddr, extra_paths: &[String]) -> 
         "/api/v1/services",
         "/api/v1/stats",
         "/health",
+        "/open311/v2/discovery.json",
+        "/open311/v2/services.json",
     ]
     .iter()
     .copied()
@@ -94,14 +139,7 @@ pub async fn serve(store: Store, listen: SocketAddr, extra_paths: &[String]) -> 
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    civic311_web::serve(
-        listener,
-        AppState {
-            store: store.clone(),
-        },
-        shutdown,
-    )
-    .await?;
+    civic311_web::serve(listener, state, shutdown).await?;
     store.close().await;
     Ok(())
 }

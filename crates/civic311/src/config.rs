@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use chrono_tz::Tz;
 use civic311_store::DatabaseUrl;
+use civic311_web::open311::Open311Config;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,33 @@ struct RawConfig {
     database_url: String,
     listen: String,
     log: String,
+    /// The city's IANA time zone, e.g. America/Chicago.
+    timezone: String,
+    /// The public base URL, when the server sits behind a proxy.
+    public_url: Option<String>,
+    open311: RawOpen311,
+}
+
+/// The `[open311]` table.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawOpen311 {
+    jurisdiction_id: Option<String>,
+    require_api_key: bool,
+    contact: String,
+    key_service: String,
+}
+
+impl Default for RawOpen311 {
+    fn default() -> Self {
+        let d = Open311Config::default();
+        Self {
+            jurisdiction_id: d.jurisdiction_id,
+            require_api_key: d.require_api_key,
+            contact: d.contact,
+            key_service: d.key_service,
+        }
+    }
 }
 
 impl Default for RawConfig {
@@ -27,6 +56,9 @@ impl Default for RawConfig {
             database_url: "sqlite:civic311.db".into(),
             listen: "127.0.0.1:8080".into(),
             log: "info".into(),
+            timezone: "UTC".into(),
+            public_url: None,
+            open311: RawOpen311::default(),
         }
     }
 }
@@ -36,6 +68,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub listen: SocketAddr,
     pub log: String,
+    pub open311: Open311Config,
 }
 
 impl Config {
@@ -54,7 +87,13 @@ impl Config {
             }
             None => {}
         }
-        let env = Env::prefixed("CIVIC311_").only(&["database_url", "listen", "log"]);
+        let env = Env::prefixed("CIVIC311_").only(&[
+            "database_url",
+            "listen",
+            "log",
+            "timezone",
+            "public_url",
+        ]);
         let raw: RawConfig = figment
             .merge(env)
             .extract()
@@ -73,10 +112,42 @@ impl Config {
         })?;
         tracing_subscriber::EnvFilter::try_new(&raw.log)
             .map_err(|e| anyhow!("invalid configuration key `log`: {:?}: {e}", raw.log))?;
+        let timezone: Tz = raw.timezone.parse().map_err(|_| {
+            anyhow!(
+                "invalid configuration key `timezone`: {:?} is not an IANA time zone such as \
+                 America/Chicago",
+                raw.timezone
+            )
+        })?;
+        if let Some(url) = &raw.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(anyhow!(
+                "invalid configuration key `public_url`: {url:?} must start with http:// or https://"
+            ));
+        }
+        if raw
+            .open311
+            .jurisdiction_id
+            .as_deref()
+            .is_some_and(|j| j.trim().is_empty())
+        {
+            return Err(anyhow!(
+                "invalid configuration key `open311.jurisdiction_id`: empty; leave it out instead"
+            ));
+        }
         Ok(Config {
             database_url,
             listen,
             log: raw.log,
+            open311: Open311Config {
+                jurisdiction_id: raw.open311.jurisdiction_id,
+                require_api_key: raw.open311.require_api_key,
+                timezone,
+                public_url: raw.public_url,
+                contact: raw.open311.contact,
+                key_service: raw.open311.key_service,
+            },
         })
     }
 

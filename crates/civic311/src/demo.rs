@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use civic311_domain::LayerId;
 use civic311_import::{areas, kansas_city};
 use civic311_store::{DatabaseUrl, Page, RequestFilter, Store};
+use civic311_web::AppState;
+use civic311_web::open311::Open311Config;
 
 use crate::sample;
 
@@ -31,11 +33,31 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
             },
         )
         .await?;
-    let extra: Vec<String> = newest
+    let mut extra: Vec<String> = newest
         .iter()
         .map(|r| format!("/api/v1/requests/{}", r.id))
         .collect();
-    crate::cli::serve(store, listen, &extra).await
+    // Open311 lists default to the last 90 days; the sample is older, so show its last month.
+    if let Some(r) = newest.first() {
+        let tz = chrono_tz::America::Chicago;
+        let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%Y-%m-%d");
+        extra.push(format!(
+            "/open311/v2/requests.json?start_date={}&end_date={}&extensions=true",
+            day(r.created_at - chrono::Duration::days(30)),
+            day(r.created_at)
+        ));
+        extra.push(format!("/open311/v2/requests/{}.xml", r.id));
+    }
+    let key = store.issue_api_key("demo", chrono::Utc::now()).await?;
+    println!("Open311 API key for POSTs (jurisdiction kcmo.gov): {key}");
+    let open311 = Open311Config {
+        jurisdiction_id: Some("kcmo.gov".into()),
+        timezone: chrono_tz::America::Chicago,
+        contact: "civic311 demo with real Kansas City 311 data".into(),
+        key_service: "civic311 demo: the key is printed at start-up".into(),
+        ..Open311Config::default()
+    };
+    crate::cli::serve(AppState::new(store, open311), listen, &extra).await
 }
 
 /// Loads the neighborhoods and the requests of the built-in sample, printing what was kept.

@@ -33,6 +33,7 @@ fn new_request(description: &str) -> NewServiceRequest {
         priority: Priority::Normal,
         requester: None,
         attributes: vec![],
+        media_url: None,
     }
 }
 

@@ -7,8 +7,8 @@ use civic311_domain::{
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
 
-use crate::requests::{Page, RequestCounts, RequestFilter, StoredEvent};
-use crate::rows::{AreaRow, EventRow, RequestRow, RequesterRow, ServiceRow, request_select};
+use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent};
+use crate::rows::{AreaRow, EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow, request_select};
 use crate::{Result, StoreError};
 
 type Pool = sqlx::Pool<Db>;
@@ -28,14 +28,14 @@ const ROWS_PER_INSERT: usize = 5_000;
 const REQUEST_COLUMNS: &str = "INSERT INTO service_requests (id, service_code, status, \
     status_reason, priority, description, lat, long, address, address_id, zip, channel, \
     department_code, assignee, due_at, parent_key, attributes, updated_at, closed_at, \
-    created_at, version) ";
-// The same columns on update, as $1..$19 in the order `bind_request` binds them.
+    created_at, version, media_url) ";
+// The same columns on update, as $1..$20 in the order `bind_request` binds them.
 const UPDATE_REQUEST: &str = "UPDATE service_requests SET service_code = $2, status = $3, \
     status_reason = $4, priority = $5, description = $6, lat = $7, long = $8, address = $9, \
     address_id = $10, zip = $11, channel = $12, department_code = $13, assignee = $14, \
     due_at = $15, parent_key = (SELECT key FROM service_requests WHERE id = $16), \
-    attributes = $17, updated_at = $18, closed_at = $19, version = version + 1 \
-    WHERE id = $1 AND version = $20";
+    attributes = $17, updated_at = $18, closed_at = $19, media_url = $20, \
+    version = version + 1 WHERE id = $1 AND version = $21";
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments>;
 
@@ -60,6 +60,7 @@ fn bind_request<'q>(q: Query<'q>, r: &'q ServiceRequest) -> Query<'q> {
         .bind(Json(&r.attributes))
         .bind(r.updated_at)
         .bind(r.closed_at)
+        .bind(r.media_url.as_deref())
 }
 
 async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
@@ -176,7 +177,8 @@ async fn insert_many(
                 .push_bind(r.updated_at)
                 .push_bind(r.closed_at)
                 .push_bind(r.created_at)
-                .push_bind(0_i64);
+                .push_bind(0_i64)
+                .push_bind(r.media_url.as_deref());
         });
         q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
         let returned: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
@@ -370,15 +372,48 @@ pub(crate) async fn events(pool: &Pool, id: &str) -> Result<Vec<StoredEvent>> {
     .bind(id)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            let actor: Actor = row.actor.parse().map_err(StoreError::corrupt)?;
-            Ok(StoredEvent {
-                seq: row.seq,
-                event: RequestEvent { at: row.at, actor, kind: row.payload.0 },
-            })
-        })
-        .collect()
+    rows.into_iter().map(EventRow::into_stored).collect()
+}
+
+pub(crate) async fn events_of(pool: &Pool, ids: &[ServiceRequestId]) -> Result<Vec<(String, StoredEvent)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT r.id AS request_id, e.seq, e.at, e.actor, e.payload FROM request_events e \
+         JOIN service_requests r ON r.key = e.request_key WHERE r.id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str().to_owned());
+    }
+    q.push(") ORDER BY e.seq");
+    let rows: Vec<RequestEventRow> = q.build_query_as().fetch_all(pool).await?;
+    rows.into_iter().map(|r| Ok((r.request_id, r.event.into_stored()?))).collect()
+}
+
+pub(crate) async fn event_feed(pool: &Pool, f: &EventFeed) -> Result<Vec<(String, StoredEvent)>> {
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT r.id AS request_id, e.seq, e.at, e.actor, e.payload FROM request_events e \
+         JOIN service_requests r ON r.key = e.request_key WHERE e.kind IN (",
+    );
+    let mut list = q.separated(", ");
+    for k in &f.kinds {
+        list.push_bind(*k);
+    }
+    q.push(")");
+    if let Some(t) = f.from {
+        q.push(" AND e.at >= ").push_bind(t);
+    }
+    if let Some(t) = f.before {
+        q.push(" AND e.at < ").push_bind(t);
+    }
+    if let Some(seq) = f.after_seq {
+        q.push(" AND e.seq > ").push_bind(seq);
+    }
+    q.push(" ORDER BY e.seq LIMIT ").push_bind(i64::from(f.limit));
+    let rows: Vec<RequestEventRow> = q.build_query_as().fetch_all(pool).await?;
+    rows.into_iter().map(|r| Ok((r.request_id, r.event.into_stored()?))).collect()
 }
 
 pub(crate) async fn create_request(
@@ -388,9 +423,21 @@ pub(crate) async fn create_request(
     now: DateTime<Utc>,
 ) -> Result<ServiceRequest> {
     let mut tx = pool.begin().await?;
+    let (_, request) = create_in(&mut tx, new, actor, now).await?;
+    tx.commit().await?;
+    Ok(request)
+}
+
+// Files a new request inside the caller's transaction; returns its key and the request.
+async fn create_in(
+    conn: &mut Conn,
+    new: NewServiceRequest,
+    actor: Actor,
+    now: DateTime<Utc>,
+) -> Result<(i64, ServiceRequest)> {
     let service: Option<ServiceRow> = sqlx::query_as("SELECT * FROM services WHERE code = $1")
         .bind(new.service_code.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
     let service = service
         .ok_or_else(|| DomainError::UnknownService(new.service_code.to_string()))?
@@ -399,15 +446,13 @@ pub(crate) async fn create_request(
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
     let mut one = [ServiceRequest::open(placeholder, new, &service, actor, now)?];
     loop {
-        let number: i64 = sqlx::query_scalar(NEXT_REQUEST_NUMBER).fetch_one(&mut *tx).await?;
+        let number: i64 = sqlx::query_scalar(NEXT_REQUEST_NUMBER).fetch_one(&mut *conn).await?;
         one[0].0.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;
-        if insert_many(&mut tx, &one).await?[0].is_some() {
-            break;
+        if let Some(key) = insert_many(&mut *conn, &one).await?[0] {
+            let [(request, _)] = one;
+            return Ok((key, request));
         }
     }
-    tx.commit().await?;
-    let [(request, _)] = one;
-    Ok(request)
 }
 
 pub(crate) async fn insert_requests(

@@ -86,6 +86,7 @@ pub fn new_request(service: &str) -> NewServiceRequest {
             ..Requester::default()
         }),
         attributes: vec![],
+        media_url: None,
     }
 }
 

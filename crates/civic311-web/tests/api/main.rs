@@ -2,6 +2,7 @@
 //! the real Kansas City sample, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod open311;
 mod privacy;
 mod requests;
 
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use civic311_store::Store;
 use civic311_testkit::TestDb;
 use civic311_web::AppState;
+use civic311_web::open311::Open311Config;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -32,12 +34,14 @@ impl TestApp {
     }
 
     pub async fn serve(store: Store) -> TestApp {
+        TestApp::serve_with(store, Open311Config::default()).await
+    }
+
+    pub async fn serve_with(store: Store, open311: Open311Config) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState {
-            store: store.clone(),
-        };
+        let state = AppState::new(store.clone(), open311);
         tokio::spawn(civic311_web::serve(listener, state, async {
             let _ = stopped.await;
         }));

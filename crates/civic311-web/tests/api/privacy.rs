@@ -60,6 +60,7 @@ async fn public_outputs_carry_no_personal_data(db: &TestDb) {
                     },
                 }),
                 attributes: vec![],
+                media_url: None,
             },
             Actor::Resident,
             Utc::now(),

@@ -1,0 +1,99 @@
+//! What public intake needs besides requests: API keys for the clients that file them, Open311
+//! tokens (a receipt to look a request up by) and uploaded photos.
+
+use chrono::{DateTime, Utc};
+use civic311_domain::{Actor, NewServiceRequest, ServiceRequest, ServiceRequestId};
+use sha2::{Digest, Sha256};
+
+use crate::pool::dispatch;
+use crate::{Result, Store, StoreError};
+
+/// Longest accepted upload.
+pub const MAX_MEDIA_BYTES: usize = 5 * 1024 * 1024;
+
+/// `n` random bytes from the operating system, as lowercase hex.
+pub fn random_hex(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::corrupt(format!("no randomness from the OS: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+fn sha256_hex(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// What a token says about its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenState {
+    /// No such token.
+    Unknown,
+    /// The request is not filed yet.
+    Pending,
+    Filed(ServiceRequestId),
+}
+
+impl Store {
+    /// Issues an API key to `name` and returns it; it is shown once, only its SHA-256 is kept.
+    /// The key is 32 random bytes, so a fast hash is enough (no password stretching needed).
+    pub async fn issue_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<String> {
+        let key = random_hex(32)?;
+        let hash = sha256_hex(&key);
+        dispatch!(self, write, insert_api_key(name, &hash, now))?;
+        Ok(key)
+    }
+
+    /// The name a valid, unrevoked key was issued to.
+    pub async fn api_key_owner(&self, key: &str) -> Result<Option<String>> {
+        let hash = sha256_hex(key);
+        dispatch!(self, read, api_key_owner(&hash))
+    }
+
+    /// Revokes every key issued to `name`; returns how many.
+    pub async fn revoke_api_keys(&self, name: &str, now: DateTime<Utc>) -> Result<u64> {
+        dispatch!(self, write, revoke_api_keys(name, now))
+    }
+
+    /// Files a request as [`Store::create_request`] does and records a fresh token for it in the
+    /// same transaction.
+    pub async fn create_request_with_token(
+        &self,
+        new: NewServiceRequest,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(ServiceRequest, String)> {
+        let token = random_hex(16)?;
+        let request = dispatch!(
+            self,
+            write,
+            create_request_with_token(new, actor, now, &token)
+        )?;
+        Ok((request, token))
+    }
+
+    pub async fn token(&self, token: &str) -> Result<TokenState> {
+        let found: Option<Option<String>> = dispatch!(self, read, token(token))?;
+        Ok(match found {
+            None => TokenState::Unknown,
+            Some(None) => TokenState::Pending,
+            Some(Some(id)) => TokenState::Filed(ServiceRequestId::parse(id)?),
+        })
+    }
+
+    /// Stores an uploaded file and returns its id. The caller checks type and size.
+    pub async fn insert_media(
+        &self,
+        content_type: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let id = random_hex(16)?;
+        dispatch!(self, write, insert_media(&id, content_type, bytes, now))?;
+        Ok(id)
+    }
+
+    /// An uploaded file: (content type, bytes).
+    pub async fn media(&self, id: &str) -> Result<Option<(String, Vec<u8>)>> {
+        dispatch!(self, read, media(id))
+    }
+}
