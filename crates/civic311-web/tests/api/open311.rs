@@ -484,6 +484,8 @@ async fn post_with_attributes_then_fetch_by_id_and_token(db: &TestDb) {
     ));
 }
 
+type Form = Vec<(String, String)>;
+
 async fn every_bad_input_gets_the_spec_error(db: &TestDb) {
     let o = Open311App::start(db).await;
     let key = o.key.clone();
@@ -493,7 +495,7 @@ async fn every_bad_input_gets_the_spec_error(db: &TestDb) {
         form
     };
     let long = "x".repeat(4001);
-    let cases: Vec<(Vec<(String, String)>, u16, &str)> = vec![
+    let cases: Vec<(Form, u16, &str)> = vec![
         (
             base(&[("lat", "39.1"), ("long", "-94.5")]),
             400,
