@@ -8,7 +8,13 @@ use std::time::{Duration, Instant};
 fn civic311(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_civic311"));
     cmd.current_dir(dir);
-    for var in ["CIVIC311_DATABASE_URL", "CIVIC311_LISTEN", "CIVIC311_LOG"] {
+    for var in [
+        "CIVIC311_DATABASE_URL",
+        "CIVIC311_LISTEN",
+        "CIVIC311_LOG",
+        "CIVIC311_TIMEZONE",
+        "CIVIC311_PUBLIC_URL",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -78,6 +84,58 @@ fn bad_values_name_their_key() {
     );
     let (ok, _, err) = run(civic311(dir.path()).args(["--config", "missing.toml", "migrate"]));
     assert!(!ok && err.contains("missing.toml does not exist"), "{err}");
+    let (ok, _, err) = run(civic311(dir.path())
+        .arg("migrate")
+        .env("CIVIC311_TIMEZONE", "Kansas City"));
+    assert!(
+        !ok && err.contains("`timezone`") && err.contains("Kansas City"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("civic311.toml"),
+        "[open311]\nrequire_api_keys = false\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(civic311(dir.path()).arg("migrate"));
+    assert!(!ok && err.contains("require_api_keys"), "{err}");
+}
+
+#[test]
+fn api_keys_are_issued_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let (ok, key, err) = run(civic311(dir.path())
+        .args(["apikey", "create", "fixmystreet"])
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok, "{err}");
+    let key = key.trim();
+    assert_eq!(key.len(), 64, "{key}");
+    assert!(err.contains("shown only this once"), "{err}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let owner = |key: &str| {
+        rt.block_on(async {
+            let store =
+                civic311_store::Store::open(&civic311_store::DatabaseUrl::parse(&url).unwrap())
+                    .await
+                    .unwrap();
+            let owner = store.api_key_owner(key).await.unwrap();
+            store.close().await;
+            owner
+        })
+    };
+    assert_eq!(owner(key).as_deref(), Some("fixmystreet"));
+    let (ok, out, _) = run(civic311(dir.path())
+        .args(["apikey", "revoke", "fixmystreet"])
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok && out.contains("revoked 1 key(s)"), "{out}");
+    assert_eq!(owner(key), None);
+    let (ok, _, err) = run(civic311(dir.path())
+        .args(["apikey", "revoke", "fixmystreet"])
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(
+        !ok && err.contains("no active API key is issued to \"fixmystreet\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,7 +161,7 @@ fn migrate_reports_the_version_and_refuses_a_newer_database() {
         .env("CIVIC311_DATABASE_URL", &url));
     assert!(ok, "{err}");
     assert!(
-        out.contains("applied 1 migration(s); schema version 20261123090000"),
+        out.contains("applied 2 migration(s); schema version 20261123130000"),
         "{out}"
     );
     let (ok, out, _) = run(civic311(dir.path())
@@ -171,17 +229,57 @@ fn demo_loads_the_real_sample_and_serves_it() {
     ] {
         assert!(text.contains(&format!("{base}{path}")), "{path} printed");
     }
+    let key = printed
+        .iter()
+        .find_map(|l| l.split("(jurisdiction kcmo.gov): ").nth(1))
+        .expect("the demo prints an API key")
+        .to_owned();
+    let urls: Vec<String> = printed
+        .iter()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("http://")
+                .map(|u| format!("http://{u}"))
+        })
+        .collect();
+    assert!(urls.len() >= 9, "{urls:?}");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let stats: serde_json::Value = rt.block_on(async {
-        reqwest::get(format!("{base}/api/v1/stats"))
+    let (stats, posted, refused) = rt.block_on(async {
+        for url in &urls {
+            let resp = reqwest::get(url).await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200, "{url}");
+        }
+        let stats: serde_json::Value = reqwest::get(format!("{base}/api/v1/stats"))
             .await
             .unwrap()
             .json()
             .await
-            .unwrap()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let post = |key: String| {
+            client
+                .post(format!("{base}/open311/v2/requests.json"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "api_key={key}&jurisdiction_id=kcmo.gov&service_code=streets-roadways-alleys-pothole-district-2\
+                     &lat=39.1&long=-94.58&description=demo"
+                ))
+                .send()
+        };
+        let posted = post(key.clone()).await.unwrap();
+        let posted = (posted.status().as_u16(), posted.text().await.unwrap());
+        let refused = post("wrong".into()).await.unwrap().status().as_u16();
+        (stats, posted, refused)
     });
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(stats["requests"], 5013);
+    assert_eq!(posted.0, 200, "{}", posted.1);
+    assert!(
+        posted.1.contains("\"service_request_id\":\"1\""),
+        "{}",
+        posted.1
+    );
+    assert_eq!(refused, 403);
     assert!(dir.path().join("civic311-demo.db").exists());
 }

@@ -2,6 +2,7 @@
 //! the real Kansas City sample, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod clients;
 mod open311;
 mod privacy;
 mod requests;

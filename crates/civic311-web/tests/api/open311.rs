@@ -25,8 +25,8 @@ both_backends!(
 );
 
 /// A closed and an open request of the real sample.
-const CLOSED_ID: &str = "2019193337";
-const OPEN_ID: &str = "2020120830";
+pub const CLOSED_ID: &str = "2019193337";
+pub const OPEN_ID: &str = "2020120830";
 
 pub fn kc_config() -> Open311Config {
     Open311Config {
