@@ -8,4 +8,5 @@ mod pages;
 mod public;
 mod router;
 
+pub use api::OPENAPI;
 pub use router::{AppState, router, serve};

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/health", get(api::health))
+        .route("/openapi.json", get(api::openapi))
         .route("/api/v1/requests", get(api::requests::list))
         .route("/api/v1/requests/{id}", get(api::requests::show))
         .route("/api/v1/services", get(api::services))

@@ -41,6 +41,16 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     })))
 }
 
+/// The OpenAPI 3.1 document of the whole HTTP API, kept true by schemathesis in the tests.
+pub const OPENAPI: &str = include_str!("../../openapi/openapi.json");
+
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
 pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no such page: {}", uri.path()))
 }

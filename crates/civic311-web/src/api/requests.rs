@@ -65,7 +65,7 @@ pub async fn list(
             &filter,
             Page {
                 limit: page_size,
-                offset: (page - 1) * u64::from(page_size),
+                offset: (page - 1).saturating_mul(u64::from(page_size)),
             },
         )
         .await?;

@@ -1,7 +1,7 @@
 //! GeoReport errors: always the array `[{"code": 400, "description": "..."}]` (or
 //! `<errors><error>...`), with the HTTP status as its code, never HTML.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use civic311_store::StoreError;
 use serde_json::json;
@@ -13,6 +13,8 @@ pub struct Open311Error {
     pub status: StatusCode,
     pub description: String,
     pub format: Format,
+    /// For 405: the methods the resource does allow.
+    pub allow: Option<&'static str>,
 }
 
 impl Open311Error {
@@ -21,7 +23,14 @@ impl Open311Error {
             status,
             description: description.into(),
             format: Format::Json,
+            allow: None,
         }
+    }
+
+    pub fn method_not_allowed(description: impl Into<String>, allow: &'static str) -> Self {
+        let mut e = Self::new(StatusCode::METHOD_NOT_ALLOWED, description);
+        e.allow = Some(allow);
+        e
     }
 
     pub fn bad_request(description: impl Into<String>) -> Self {
@@ -62,12 +71,19 @@ impl From<StoreError> for Open311Error {
 
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
-        Reply {
+        let allow = self.allow;
+        let mut response = Reply {
             status: self.status,
             format: self.format,
             root: "errors",
             body: json!([{ "code": self.status.as_u16(), "description": self.description }]),
         }
-        .into_response()
+        .into_response();
+        if let Some(allow) = allow {
+            response
+                .headers_mut()
+                .insert(axum::http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
     }
 }

@@ -114,9 +114,9 @@ pub async fn post_top(
         match name {
             "requests" => post_request(&state, &headers, params, upload, format).await,
             "servicerequestupdates" => post_update(&state, params, format).await,
-            _ => Err(Open311Error::new(
-                StatusCode::METHOD_NOT_ALLOWED,
+            _ => Err(Open311Error::method_not_allowed(
                 format!("{name} cannot be POSTed to"),
+                "GET, HEAD",
             )),
         }
     }
@@ -125,9 +125,20 @@ pub async fn post_top(
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    Open311Error::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}", uri.path()),
+    let path = uri.path();
+    let postable = [
+        "/open311/v2/requests.",
+        "/open311/v2/servicerequestupdates.",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p) && !path[p.len()..].contains('/'));
+    Open311Error::method_not_allowed(
+        format!("{method} is not allowed on {path}"),
+        if postable {
+            "GET, HEAD, POST"
+        } else {
+            "GET, HEAD"
+        },
     )
     .in_format(Format::of_path(uri.path()))
     .into_response()

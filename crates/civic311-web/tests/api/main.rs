@@ -4,6 +4,7 @@
 
 mod clients;
 mod open311;
+mod openapi;
 mod privacy;
 mod requests;
 

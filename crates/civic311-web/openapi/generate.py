@@ -1,0 +1,159 @@
+"""Writes openapi.json, the OpenAPI 3.1 document of civic311's HTTP API (served at /openapi.json).
+
+Run: python3 crates/civic311-web/openapi/generate.py > crates/civic311-web/openapi/openapi.json
+A test checks the committed openapi.json is this script's output; schemathesis checks the server
+against it.
+"""
+import json
+S = lambda **k: dict(type="string", **k)
+NS = lambda **k: {"type": ["string", "null"], **k}
+DT = {"type": "string", "format": "date-time"}
+# What the server accepts as a W3C datetime: an offset or Z, optional seconds and fraction, or a
+# bare date; without a zone it is the city's local time. Empty means absent.
+DTIN = {"type": "string", "pattern": "^(\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:?\\d{2})?)?)?$",
+        "description": "W3C datetime, e.g. 2019-10-01T08:30:00-05:00; 2019-10-01 and times without a zone are the city's local time"}
+NDT = {"type": ["string", "null"], "format": "date-time"}
+ref = lambda n: {"$ref": f"#/components/schemas/{n}"}
+def obj(props, required=None, extra=False):
+    o = {"type": "object", "properties": props, "required": required if required is not None else list(props)}
+    if not extra:
+        o["additionalProperties"] = False
+    return o
+
+schemas = {
+    "Open311Error": {"type": "array", "minItems": 1, "items": obj({"code": {"type": "integer"}, "description": S(minLength=1)})},
+    "Discovery": obj({
+        "changeset": DT, "contact": S(), "key_service": S(),
+        "endpoints": {"type": "array", "items": obj({
+            "specification": S(), "url": S(), "changeset": DT, "type": S(enum=["production", "test"]),
+            "formats": {"type": "array", "items": S()}})}}),
+    "Service": obj({
+        "service_code": S(minLength=1), "service_name": S(), "description": NS(), "metadata": {"type": "boolean"},
+        "type": S(enum=["realtime", "batch", "blackbox"]), "keywords": NS(), "group": NS()}),
+    "ServiceDefinition": obj({
+        "service_code": S(minLength=1),
+        "attributes": {"type": "array", "items": obj({
+            "variable": {"type": "boolean"}, "code": S(minLength=1),
+            "datatype": S(enum=["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]),
+            "required": {"type": "boolean"}, "datatype_description": NS(), "order": {"type": "integer", "minimum": 0},
+            "description": S(),
+            "values": {"type": "array", "items": obj({"key": S(), "name": S()})}})}}),
+    "ServiceRequest": obj({
+        "service_request_id": S(minLength=1), "status": S(enum=["open", "closed"]), "status_notes": NS(),
+        "service_name": NS(), "service_code": S(minLength=1), "description": NS(), "agency_responsible": NS(),
+        "service_notice": NS(), "requested_datetime": DT, "updated_datetime": DT, "expected_datetime": NDT,
+        "address": NS(), "address_id": NS(), "zipcode": NS(),
+        "lat": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "long": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        "media_url": NS(),
+        "extended_attributes": obj({
+            "channel": S(), "detailed_status": S(enum=["open", "in_progress", "on_hold", "closed"]),
+            "status_reason": NS(), "priority": S(enum=["low", "normal", "high", "urgent"]),
+            "duplicate": {"type": "boolean"}, "parent_service_request_id": NS(), "closed_datetime": NDT,
+            "areas": {"type": "array", "items": obj({"layer": S(), "id": S()})}}),
+        "notes": {"type": "array", "items": obj({"datetime": DT, "type": S(), "summary": S(), "description": NS()})},
+    }, required=["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+                 "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
+                 "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]),
+    "ServiceRequests": {"type": "array", "items": ref("ServiceRequest")},
+    "Created": {"type": "array", "minItems": 1, "maxItems": 1, "items": obj({
+        "service_request_id": S(minLength=1), "token": S(minLength=1), "service_notice": NS(), "account_id": NS()})},
+    "Token": {"type": "array", "minItems": 1, "maxItems": 1, "items": obj({"service_request_id": NS(), "token": S()})},
+    "Update": obj({
+        "update_id": S(minLength=1), "service_request_id": S(minLength=1),
+        "status": S(enum=["OPEN", "IN_PROGRESS", "ACTION_SCHEDULED", "INVESTIGATING", "FIXED", "DUPLICATE",
+                          "NOT_COUNCILS_RESPONSIBILITY", "NO_FURTHER_ACTION", "CLOSED"]),
+        "updated_datetime": DT, "description": S(), "media_url": NS()}),
+    "Updates": {"type": "array", "items": ref("Update")},
+    "UpdateCreated": {"type": "array", "minItems": 1, "items": obj({"update_id": NS()})},
+    "NewRequestForm": {
+        "type": "object",
+        "properties": {
+            "api_key": S(), "jurisdiction_id": S(), "service_code": S(),
+            "lat": {"type": "number"}, "long": {"type": "number"},
+            "address_string": S(), "address_id": S(), "email": S(), "device_id": S(), "account_id": S(),
+            "first_name": S(), "last_name": S(), "phone": S(), "description": S(maxLength=4000), "media_url": S(),
+        },
+        "required": ["service_code"],
+        "description": "Attribute answers go in extra fields: `attribute[CODE]=value`, repeated or as "
+                       "`attribute[CODE][]=value` for multivaluelist.",
+        "additionalProperties": S(),
+    },
+    "NewUpdateForm": {
+        "type": "object",
+        "properties": {"api_key": S(), "jurisdiction_id": S(), "service_request_id": S(), "description": S(),
+                       "status": S(), "update_id": S(), "updated_datetime": S(), "email": S(),
+                       "first_name": S(), "last_name": S(), "media_url": S()},
+        "required": ["service_request_id", "description"],
+    },
+    "ApiError": obj({"error": S(minLength=1)}),
+}
+
+def err(*codes):
+    desc = {400: "A parameter is missing or malformed, or the request breaks a rule", 403: "The api_key is not valid",
+            404: "Unknown jurisdiction, service, request, token or format", 405: "Method not allowed",
+            413: "Too large", 415: "Unsupported body or media type"}
+    return {str(c): {"description": desc[c], "content": {"application/json": {"schema": ref("Open311Error")}}} for c in codes}
+
+def xml_err(*codes):
+    return {str(c): {"description": "An Open311 <errors> document", "content": {"text/xml": {"schema": S()}}} for c in codes}
+
+jur = {"name": "jurisdiction_id", "in": "query", "schema": S(), "description": "Optional on a single-city server; another city's id gets 404."}
+# Empty query values count as absent (clients send `page=&status=`).
+q = lambda name, schema, d="": {"name": name, "in": "query", "schema": schema, "description": d, "allowEmptyValue": True}
+path_p = lambda name, d, ex=None: {"name": name, "in": "path", "required": True, "schema": S(pattern="^[A-Za-z0-9._:-]+$", minLength=1), "description": d, **({"example": ex} if ex else {})}
+ok = lambda s, d: {"200": {"description": d, "content": {"application/json": {"schema": ref(s)}}}}
+okx = lambda d: {"200": {"description": d, "content": {"text/xml": {"schema": S()}}}}
+
+list_params = [jur,
+    q("service_request_id", S(), "Comma-separated ids; overrides every other argument"),
+    q("service_code", S(), "Comma-separated service codes"),
+    q("status", S(pattern="^(\\s*([oO][pP][eE][nN]|[cC][lL][oO][sS][eE][dD])\\s*(,\\s*([oO][pP][eE][nN]|[cC][lL][oO][sS][eE][dD])\\s*)*)?$"), "open, closed or both, comma-separated"),
+    q("start_date", DTIN, "Earliest requested_datetime (W3C). Without dates: the last 90 days."),
+    q("end_date", DTIN, "Latest requested_datetime, inclusive"),
+    q("updated_after", DTIN, "Only requests updated after this time (sync)"),
+    q("updated_before", DTIN, "Only requests updated before this time"),
+    q("page", {"type": "integer", "minimum": 1, "maximum": 4294967295}, "Page number, from 1"),
+    q("page_size", {"type": "integer", "minimum": 1, "maximum": 500}, "Default 50, at most 500"),
+    q("extensions", {"type": "boolean"}, "Chicago-style extended_attributes and notes"),
+]
+form_body = {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": ref("NewRequestForm")},
+    "multipart/form-data": {"schema": {"allOf": [ref("NewRequestForm"), {"type": "object", "properties": {"media": {"type": "string", "format": "binary", "description": "JPEG, PNG, GIF or WebP, at most 5 MB"}}}]}}}}
+upd_body = {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": ref("NewUpdateForm")}}}
+
+paths = {}
+for ext, is_xml in (("json", False), ("xml", True)):
+    O = (lambda s, d: okx(d)) if is_xml else ok
+    E = xml_err if is_xml else err
+    t = "Open311 (XML)" if is_xml else "Open311"
+    paths[f"/open311/v2/discovery.{ext}"] = {"get": {"tags": [t], "operationId": f"discovery_{ext}", "summary": "Where the endpoint is and what it speaks", "parameters": [jur], "responses": {**O("Discovery", "Discovery"), **E(404)}}}
+    paths[f"/open311/v2/services.{ext}"] = {"get": {"tags": [t], "operationId": f"services_{ext}", "summary": "The service catalog", "parameters": [jur], "responses": {**O("Service" if False else "Services", "Active services"), **E(404)}}}
+    paths[f"/open311/v2/services/{{service_code}}.{ext}"] = {"get": {"tags": [t], "operationId": f"service_definition_{ext}", "summary": "A service's questions (attributes)", "parameters": [path_p("service_code", "Service code", "streets-roadways-alleys-pothole-district-2"), jur], "responses": {**O("ServiceDefinition", "The definition"), **E(404)}}}
+    paths[f"/open311/v2/requests.{ext}"] = {
+        "get": {"tags": [t], "operationId": f"list_requests_{ext}", "summary": "Service requests, newest first", "parameters": list_params, "responses": {**O("ServiceRequests", "A page of requests"), **E(400, 404)}},
+        "post": {"tags": [t], "operationId": f"create_request_{ext}", "summary": "File a service request", "parameters": [jur], "requestBody": form_body, "responses": {**O("Created", "The new request's id and token"), **E(400, 403, 404, 413, 415)}}}
+    paths[f"/open311/v2/requests/{{service_request_id}}.{ext}"] = {"get": {"tags": [t], "operationId": f"get_request_{ext}", "summary": "One request", "parameters": [path_p("service_request_id", "Request id", "2019193337"), jur, q("extensions", {"type": "boolean"})], "responses": {**O("ServiceRequests", "A one-element list"), **E(400, 404)}}}
+    paths[f"/open311/v2/tokens/{{token}}.{ext}"] = {"get": {"tags": [t], "operationId": f"token_{ext}", "summary": "The request a token stands for", "parameters": [path_p("token", "Token from POST requests"), jur], "responses": {**O("Token", "The id (null while pending)"), **E(404)}}}
+    paths[f"/open311/v2/servicerequestupdates.{ext}"] = {
+        "get": {"tags": [t], "operationId": f"list_updates_{ext}", "summary": "Status changes and public comments, oldest first (mySociety)", "parameters": [jur, q("start_date", DTIN), q("end_date", DTIN), q("after_update_id", {"type": "integer"}, "Only updates after this update_id"), q("page_size", {"type": "integer", "minimum": 1, "maximum": 1000})], "responses": {**O("Updates", "Updates"), **E(400, 404)}},
+        "post": {"tags": [t], "operationId": f"create_update_{ext}", "summary": "A resident's comment; status=OPEN reopens a closed request", "parameters": [jur], "requestBody": upd_body, "responses": {**O("UpdateCreated", "The update's id"), **E(400, 403, 404, 413, 415)}}}
+schemas["Services"] = {"type": "array", "items": ref("Service")}
+
+aerr = lambda *codes: {str(c): {"description": "Error", "content": {"application/json": {"schema": ref("ApiError")}}} for c in codes}
+anyobj = lambda d: {"200": {"description": d, "content": {"application/json": {"schema": {"type": "object"}}}}}
+paths["/health"] = {"get": {"tags": ["API"], "operationId": "health", "summary": "Liveness, database and schema version", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj({"status": S(enum=["ok"]), "database": S(enum=["sqlite", "postgres"]), "schema_version": {"type": "integer"}})}}}}}}
+paths["/api/v1/requests"] = {"get": {"tags": ["API"], "operationId": "api_requests", "summary": "Requests, newest first, without personal data", "parameters": [
+    q("status", S(), "open, in_progress, on_hold, closed; comma-separated"), q("service_code", S()),
+    q("page", {"type": "integer", "minimum": 1}), q("page_size", {"type": "integer", "minimum": 1, "maximum": 500})],
+    "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": obj({"total": {"type": "integer"}, "page": {"type": "integer"}, "page_size": {"type": "integer"}, "requests": {"type": "array", "items": {"type": "object"}}})}}}, **aerr(400)}}}
+paths["/api/v1/requests/{id}"] = {"get": {"tags": ["API"], "operationId": "api_request", "summary": "One request with its public history", "parameters": [path_p("id", "Request id", "2019193337")], "responses": {"200": {"description": "The request", "content": {"application/json": {"schema": obj({"request": {"type": "object"}, "history": {"type": "array"}})}}}, **aerr(400, 404)}}}
+paths["/api/v1/services"] = {"get": {"tags": ["API"], "operationId": "api_services", "summary": "The catalog", "responses": anyobj("Services")}}
+paths["/api/v1/stats"] = {"get": {"tags": ["API"], "operationId": "api_stats", "summary": "Counts", "responses": anyobj("Counts")}}
+
+doc = {"openapi": "3.1.0",
+       "info": {"title": "civic311", "version": "0.1.0",
+                "description": "civic311's HTTP API: Open311 GeoReport v2 (JSON and XML) with Chicago-style extensions and mySociety-style updates, and the JSON API of the web UI. POSTs need an api_key unless the city turned that off."},
+       "servers": [{"url": "/"}],
+       "paths": paths, "components": {"schemas": schemas}}
+print(json.dumps(doc, indent=2))
