@@ -15,6 +15,7 @@ pub mod geo;
 pub mod ids;
 pub mod request;
 pub mod status;
+pub mod time;
 
 pub use catalog::{
     AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, Department, Service,

@@ -280,6 +280,81 @@ impl ServiceRequest {
         Ok((request, events))
     }
 
+    /// Brings a request imported earlier up to date with a newer record of the same request from
+    /// its source (a newer extract, a feed sync). The state follows the source; what changed in
+    /// status or routing is written as events at the source's update time, so history says when
+    /// the city did it. Returns `None` when the source says nothing new.
+    pub fn refresh_from_source(
+        &mut self,
+        fresh: &ServiceRequest,
+        source: &str,
+    ) -> Option<Vec<RequestEvent>> {
+        let actor = Actor::Import(source.to_owned());
+        let at = fresh.updated_at.max(self.created_at);
+        let mut events = Vec::new();
+        if fresh.status != self.status {
+            let from = self.status;
+            let kind = if from.is_closed() && !fresh.status.is_closed() {
+                EventKind::Reopened {
+                    from,
+                    reason: format!("{source} reports it {} again", fresh.status.state()),
+                }
+            } else {
+                EventKind::StatusChanged {
+                    from,
+                    to: fresh.status,
+                }
+            };
+            let at = fresh
+                .closed_at
+                .filter(|_| fresh.status.is_closed())
+                .unwrap_or(at);
+            events.push(RequestEvent {
+                at,
+                actor: actor.clone(),
+                kind,
+            });
+        }
+        if fresh.department != self.department || fresh.assignee != self.assignee {
+            events.push(RequestEvent {
+                at,
+                actor,
+                kind: EventKind::Reassigned {
+                    from_department: self.department.clone(),
+                    to_department: fresh.department.clone(),
+                    from_assignee: self.assignee.clone(),
+                    to_assignee: fresh.assignee.clone(),
+                    reason: format!("{source} reassigned it"),
+                },
+            });
+        }
+        let mut location = fresh.location.clone();
+        if location.areas.is_empty() {
+            location.areas = self.location.areas.clone();
+        }
+        let unchanged = events.is_empty()
+            && fresh.service_code == self.service_code
+            && fresh.description == self.description
+            && location == self.location
+            && fresh.due_at == self.due_at
+            && fresh.media_url == self.media_url
+            && fresh.closed_at == self.closed_at;
+        if unchanged {
+            return None;
+        }
+        self.service_code = fresh.service_code.clone();
+        self.status = fresh.status;
+        self.description = fresh.description.clone();
+        self.location = location;
+        self.department = fresh.department.clone();
+        self.assignee = fresh.assignee.clone();
+        self.due_at = fresh.due_at;
+        self.media_url = fresh.media_url.clone();
+        self.closed_at = fresh.closed_at;
+        self.updated_at = self.updated_at.max(fresh.updated_at);
+        Some(events)
+    }
+
     fn event(&mut self, actor: Actor, now: DateTime<Utc>, kind: EventKind) -> RequestEvent {
         self.updated_at = self.updated_at.max(now);
         RequestEvent {

@@ -4,8 +4,10 @@
 
 pub mod areas;
 pub mod kansas_city;
+pub mod open311;
 mod report;
 mod text;
+mod xml;
 
 pub use report::{ImportReport, Reject};
 

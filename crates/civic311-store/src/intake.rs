@@ -92,6 +92,20 @@ impl Store {
         Ok(id)
     }
 
+    /// Where the last pull from `source` stopped (the importer's own JSON).
+    pub async fn sync_cursor(&self, source: &str) -> Result<Option<String>> {
+        dispatch!(self, read, sync_cursor(source))
+    }
+
+    pub async fn set_sync_cursor(
+        &self,
+        source: &str,
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, write, set_sync_cursor(source, cursor, now))
+    }
+
     /// An uploaded file: (content type, bytes).
     pub async fn media(&self, id: &str) -> Result<Option<(String, Vec<u8>)>> {
         dispatch!(self, read, media(id))

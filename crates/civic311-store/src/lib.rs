@@ -22,7 +22,7 @@ pub use areas::Area;
 pub use error::StoreError;
 pub use intake::{MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};
-pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent};
+pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -47,6 +47,22 @@ pub struct StoredEvent {
     pub event: RequestEvent,
 }
 
+/// What an upsert of imported requests did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertCounts {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl std::ops::AddAssign for UpsertCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+    }
+}
+
 /// Which events to read across requests, oldest first (for update feeds and sync).
 #[derive(Debug, Clone)]
 pub struct EventFeed {
@@ -113,6 +129,17 @@ impl Store {
         batch: &[(ServiceRequest, Vec<RequestEvent>)],
     ) -> Result<()> {
         dispatch!(self, write, insert_requests(batch))
+    }
+
+    /// Inserts imported requests, or brings those already stored up to date with the source
+    /// ([`ServiceRequest::refresh_from_source`]): a re-import is idempotent and a newer extract
+    /// writes its changes as events. All or nothing.
+    pub async fn upsert_requests(
+        &self,
+        batch: &[(ServiceRequest, Vec<RequestEvent>)],
+        source: &str,
+    ) -> Result<UpsertCounts> {
+        dispatch!(self, write, upsert_requests(batch, source))
     }
 
     /// Saves a request changed by the caller, with the events of the change, if nobody saved it

@@ -44,10 +44,48 @@ pub enum Command {
         #[arg(long, value_name = "PATH", default_value = "civic311-demo.db")]
         database: PathBuf,
     },
+    /// Bring data from elsewhere into the configured database.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Issue or revoke the API keys Open311 clients need to file requests.
     Apikey {
         #[command(subcommand)]
         action: ApikeyAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// Pull another city's Open311 GeoReport v2 feed: services, then requests in date windows,
+    /// with paging; resumes where the last run stopped, and re-reads requests updated since
+    /// where the server supports `updated_after`. Ids and codes are stored as SOURCE:id.
+    Open311 {
+        /// The endpoint, e.g. https://311api.cityofchicago.org/open311/v2
+        #[arg(long, value_name = "URL")]
+        base: String,
+        #[arg(long, value_name = "ID")]
+        jurisdiction: Option<String>,
+        /// Start at this date (W3C, e.g. 2024-01-01) instead of where the last run stopped
+        /// [first run: 90 days ago]
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Stop at this date [default: now]
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Short name for this source [default: the endpoint's host name]
+        #[arg(long)]
+        source: Option<String>,
+        /// The city's time zone, for dates the server writes without one
+        #[arg(long, value_name = "TZ", default_value = "UTC")]
+        timezone: String,
+        /// Least milliseconds between two calls to the server
+        #[arg(long, value_name = "MS", default_value_t = 1000)]
+        interval_ms: u64,
+        /// Days per date window (split further when the server caps its answers)
+        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        window_days: u32,
     },
 }
 
@@ -83,6 +121,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { listen, database } => crate::demo::run(listen, &database).await,
+        Command::Import { source } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = import(&store, source).await;
+            store.close().await;
+            result
+        }
         Command::Apikey { action } => {
             let store = Store::open(&config.database_url)
                 .await
@@ -142,4 +188,74 @@ pub async fn serve(state: AppState, listen: SocketAddr, extra_paths: &[String]) 
     civic311_web::serve(listener, state, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+async fn import(store: &Store, source: ImportSource) -> Result<()> {
+    match source {
+        ImportSource::Open311 {
+            base,
+            jurisdiction,
+            since,
+            until,
+            source,
+            timezone,
+            interval_ms,
+            window_days,
+        } => {
+            let tz: chrono_tz::Tz = timezone
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--timezone {timezone:?} is not an IANA time zone"))?;
+            let date =
+                |flag: &str, v: Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+                    v.map(|v| {
+                        civic311_domain::time::parse_w3c(&v, tz).ok_or_else(|| {
+                            anyhow::anyhow!("{flag} {v:?} is not a date (e.g. 2024-01-31)")
+                        })
+                    })
+                    .transpose()
+                };
+            let source = match source {
+                Some(s) => s,
+                None => host_of(&base)?,
+            };
+            if window_days == 0 {
+                anyhow::bail!("--window-days must be at least 1");
+            }
+            let mut pull = civic311_import::open311::Pull::new(&base, &source);
+            pull.jurisdiction = jurisdiction;
+            pull.since = date("--since", since)?;
+            pull.until = date("--until", until)?;
+            pull.timezone = tz;
+            pull.min_interval = std::time::Duration::from_millis(interval_ms);
+            pull.window = chrono::Duration::days(i64::from(window_days));
+            let report = civic311_import::open311::pull(store, &pull, |line| eprintln!("{line}"))
+                .await
+                .with_context(|| {
+                    format!("Open311 import from {base} stopped; run it again to resume")
+                })?;
+            println!("{source}: {report}");
+            for r in report.import.rejected.iter().take(20) {
+                println!("  rejected record {}: {:?} {}", r.row, r.column, r.reason);
+            }
+            for (from, to) in &report.possibly_truncated {
+                println!(
+                    "  warning: {from} .. {to} may be incomplete (the server caps its answers)"
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The host of a URL, as a source name: `https://311.city.gov/open311/v2` gives `311.city.gov`.
+fn host_of(base: &str) -> Result<String> {
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .ok_or_else(|| anyhow::anyhow!("--base {base:?} must start with http:// or https://"))?;
+    let host = rest.split(['/', ':', '?']).next().unwrap_or("");
+    if host.is_empty() {
+        anyhow::bail!("--base {base:?} has no host name");
+    }
+    Ok(host.to_owned())
 }

@@ -280,3 +280,49 @@ fn history_becomes_events_at_their_real_times() {
             .all(|e| e.actor == Actor::Import("kansas-city".into()))
     );
 }
+
+#[test]
+fn refreshing_from_the_source_follows_it_and_logs_what_changed() {
+    let mut ours = opened("7");
+    let mut fresh = ours.clone();
+    assert_eq!(
+        ours.refresh_from_source(&fresh, "feed"),
+        None,
+        "nothing new"
+    );
+
+    fresh.status = Status::Closed(ClosureReason::Resolved);
+    fresh.closed_at = Some(at(12));
+    fresh.updated_at = at(13);
+    let events = ours.refresh_from_source(&fresh, "feed").unwrap();
+    assert_eq!(ours.status, fresh.status);
+    assert_eq!(ours.closed_at, Some(at(12)));
+    assert_eq!(ours.updated_at, at(13));
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].at,
+        at(12),
+        "the change is dated when the source closed it"
+    );
+    assert_eq!(events[0].actor, Actor::Import("feed".into()));
+    assert!(matches!(
+        events[0].kind,
+        EventKind::StatusChanged {
+            from: Status::Open,
+            ..
+        }
+    ));
+
+    // A newer description alone changes the state without a status event.
+    fresh.description = Some("bags and a sofa".into());
+    assert_eq!(ours.refresh_from_source(&fresh, "feed"), Some(vec![]));
+    assert_eq!(ours.description.as_deref(), Some("bags and a sofa"));
+
+    // Open again at the source: a reopen.
+    fresh.status = Status::Open;
+    fresh.closed_at = None;
+    fresh.updated_at = at(15);
+    let events = ours.refresh_from_source(&fresh, "feed").unwrap();
+    assert!(matches!(events[0].kind, EventKind::Reopened { .. }));
+    assert_eq!(events[0].at, at(15));
+}

@@ -1,4 +1,4 @@
--- Open311 intake (SQLite). Keep in step with ../postgres/ of the same name.
+-- Open311: intake and feed sync (SQLite). Keep in step with ../postgres/ of the same name.
 
 -- A photo or document link sent with the request (Open311 media_url).
 ALTER TABLE service_requests ADD COLUMN media_url TEXT;
@@ -26,4 +26,11 @@ CREATE TABLE media (
     content_type TEXT NOT NULL,
     bytes        BLOB NOT NULL,
     created_at   TEXT NOT NULL
+);
+
+-- Where a pull from another system (an Open311 feed) stopped, so the next run resumes there.
+CREATE TABLE sync_cursors (
+    source     TEXT PRIMARY KEY,
+    cursor     TEXT NOT NULL,  -- JSON, owned by the importer
+    updated_at TEXT NOT NULL
 );

@@ -79,3 +79,23 @@ pub(crate) async fn media(pool: &Pool, id: &str) -> Result<Option<(String, Vec<u
         .fetch_optional(pool)
         .await?)
 }
+
+pub(crate) async fn sync_cursor(pool: &Pool, source: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT cursor FROM sync_cursors WHERE source = $1")
+        .bind(source)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(crate) async fn set_sync_cursor(pool: &Pool, source: &str, cursor: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sync_cursors (source, cursor, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+    )
+    .bind(source)
+    .bind(cursor)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

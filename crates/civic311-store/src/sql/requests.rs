@@ -7,7 +7,7 @@ use civic311_domain::{
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
 
-use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent};
+use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 use crate::rows::{AreaRow, EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow, request_select};
 use crate::{Result, StoreError};
 
@@ -466,6 +466,32 @@ pub(crate) async fn insert_requests(
     }
     tx.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn upsert_requests(
+    pool: &Pool,
+    batch: &[(ServiceRequest, Vec<RequestEvent>)],
+    source: &str,
+) -> Result<UpsertCounts> {
+    let mut tx = pool.begin().await?;
+    let keys = insert_many(&mut tx, batch).await?;
+    let mut counts = UpsertCounts::default();
+    for ((fresh, _), key) in batch.iter().zip(&keys) {
+        if key.is_some() {
+            counts.inserted += 1;
+            continue;
+        }
+        let (key, mut current) = load_in(&mut tx, fresh.id.as_str()).await?;
+        match current.refresh_from_source(fresh, source) {
+            None => counts.unchanged += 1,
+            Some(events) => {
+                save_in(&mut tx, key, &mut current, &events).await?;
+                counts.updated += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(counts)
 }
 
 pub(crate) async fn save_request(

@@ -21,7 +21,6 @@ use chrono_tz::Tz;
 
 pub use error::Open311Error;
 pub use format::{Format, to_xml};
-pub use params::parse_datetime;
 
 use crate::AppState;
 
