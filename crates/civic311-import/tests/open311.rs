@@ -13,7 +13,11 @@ use civic311_testkit::{Backend, TestDb, both_backends};
 use civic311_web::AppState;
 use civic311_web::open311::Open311Config;
 
-both_backends!(pulls_a_window_of_our_own_feed_then_resumes_and_rereads_changes);
+both_backends!(
+    pulls_a_window_of_our_own_feed_then_resumes_and_rereads_changes,
+    tolerates_what_real_cities_publish,
+    a_server_that_ignores_paging_and_caps_answers_is_read_by_splitting_windows
+);
 
 fn testdata(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +46,288 @@ async fn serve(store: Store) -> (String, tokio::sync::oneshot::Sender<()>) {
         },
     ));
     (base, stop)
+}
+
+/// A city that serves recorded responses: `services` for the services list, `requests` for the
+/// first page of any request query (the next pages are empty), in one format only.
+async fn recorded_city(
+    services: &'static str,
+    requests: &'static str,
+    format: &'static str,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use axum::extract::{Path, RawQuery};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let handler = move |Path(file): Path<String>, RawQuery(q): RawQuery| async move {
+        let Some((name, ext)) = file.rsplit_once('.') else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        if ext != format {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        let first_page = !q
+            .unwrap_or_default()
+            .split('&')
+            .any(|kv| kv.starts_with("page=") && kv != "page=1");
+        let body = match name {
+            "services" => {
+                std::fs::read_to_string(testdata(&format!("open311/{services}"))).unwrap()
+            }
+            "requests" if first_page => {
+                std::fs::read_to_string(testdata(&format!("open311/{requests}"))).unwrap()
+            }
+            "requests" if format == "xml" => "<service_requests/>".to_owned(),
+            "requests" => "[]".to_owned(),
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        };
+        let ct = if format == "xml" {
+            "text/xml"
+        } else {
+            "application/json"
+        };
+        ([(axum::http::header::CONTENT_TYPE, ct)], body).into_response()
+    };
+    let app = axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/open311/v2", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (base, stop)
+}
+
+fn one_window(base: &str, source: &str, tz: chrono_tz::Tz) -> Pull {
+    let mut p = Pull::new(base, source);
+    p.since = Some(t("2010-01-01T00:00:00Z"));
+    p.until = Some(t("2020-01-01T00:00:00Z"));
+    p.window = Duration::days(3652);
+    p.min_interval = std::time::Duration::ZERO;
+    p.timezone = tz;
+    p
+}
+
+async fn request(store: &Store, id: &str) -> civic311_domain::ServiceRequest {
+    store
+        .request(&ServiceRequestId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{id} was not imported"))
+}
+
+/// Recorded answers of real servers (testdata/open311/PROVENANCE.md).
+async fn tolerates_what_real_cities_publish(db: &TestDb) {
+    // Toronto's requests and Washington DC's services, from servers that speak XML only:
+    // empty elements, long before lat, 12-digit ids, a code the services list lacks.
+    let (base, _stop) = recorded_city("dc-services.xml", "toronto-requests.xml", "xml").await;
+    let p = one_window(&base, "toronto", chrono_tz::America::Toronto);
+    let report = pull(&db.store, &p, |_| {}).await.unwrap();
+    assert_eq!(report.format, Some(WireFormat::Xml));
+    assert_eq!(report.services, 4, "{report}");
+    assert!(
+        report.import.rejected.is_empty(),
+        "{:?}",
+        report.import.rejected
+    );
+    let r = request(&db.store, "toronto:101005420892").await;
+    assert_eq!(r.service_code.as_str(), "toronto:CSROWR-12");
+    assert_eq!(r.created_at, t("2018-07-30T04:01:00Z"));
+    assert_eq!(r.status, Status::Open);
+    assert_eq!(r.location.zip, None);
+    assert_eq!(r.media_url, None);
+    assert!(r.location.point.is_some());
+    let retired = db
+        .store
+        .service(&civic311_domain::ServiceCode::parse("toronto:CSROWR-12").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (retired.name.as_str(), retired.active),
+        ("Road - Pot hole", false)
+    );
+    let dc_codes: Vec<String> = db
+        .store
+        .services()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.active)
+        .map(|s| s.code.to_string())
+        .collect();
+    assert!(
+        dc_codes.contains(&"toronto:11".to_owned()),
+        "a bare numeric code: {dc_codes:?}"
+    );
+
+    // Chicago's JSON (absent optional fields, dashed ids, long decimals) with Bloomington's
+    // services (integer service_code).
+    let (base, _stop) =
+        recorded_city("bloomington-services.json", "chicago-requests.json", "json").await;
+    let p = one_window(&base, "chicago", chrono_tz::America::Chicago);
+    let report = pull(&db.store, &p, |_| {}).await.unwrap();
+    assert_eq!(report.format, Some(WireFormat::Json));
+    assert!(
+        report.import.rejected.is_empty(),
+        "{:?}",
+        report.import.rejected
+    );
+    assert!(
+        db.store
+            .service(&civic311_domain::ServiceCode::parse("chicago:37").unwrap())
+            .await
+            .unwrap()
+            .is_some_and(|s| s.name == "Graffiti")
+    );
+    let r = request(&db.store, "chicago:14-01100669").await;
+    assert_eq!(r.created_at, t("2014-07-12T15:58:43Z"));
+    assert_eq!(r.updated_at, t("2014-07-12T16:08:21Z"));
+    assert_eq!(r.description, None);
+    assert_eq!(r.location.point.unwrap().lat(), 41.858724777757864);
+    let chicago = std::fs::read_to_string(testdata("open311/chicago-requests.json")).unwrap();
+    let n = serde_json::from_str::<serde_json::Value>(&chicago)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(report.counts.inserted, n);
+
+    // Helsinki: a SHA-1 id, no service_name, "" for zipcode, extra extended_attributes; and San
+    // Francisco's services, whose zero-padded codes must stay strings. This server answers its
+    // .xml URLs with JSON for requests: the client reads what came.
+    let (base, _stop) =
+        recorded_city("sanfrancisco-services.xml", "helsinki-requests.json", "xml").await;
+    let report = pull(
+        &db.store,
+        &one_window(&base, "helsinki", chrono_tz::Europe::Helsinki),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.format, Some(WireFormat::Xml));
+    assert!(
+        db.store
+            .service(&civic311_domain::ServiceCode::parse("helsinki:001").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let r = request(
+        &db.store,
+        "helsinki:bba4074833f201433c6af954eace80ccab468761",
+    )
+    .await;
+    assert_eq!(r.created_at, t("2015-05-29T12:56:54Z"));
+    assert_eq!(r.location.zip, None);
+    assert!(
+        r.media_url
+            .as_deref()
+            .unwrap()
+            .starts_with("http://dev.hel.fi/")
+    );
+    let service = db.store.service(&r.service_code).await.unwrap().unwrap();
+    assert_eq!(service.name, "171", "no service_name: the code names it");
+
+    // Giessen's services: a non-standard attribute on the root, no group, UTF-8 names.
+    let (base, _stop) = recorded_city("giessen-services.xml", "toronto-requests.xml", "xml").await;
+    let report = pull(
+        &db.store,
+        &one_window(&base, "giessen", chrono_tz::Europe::Berlin),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let giessen = std::fs::read_to_string(testdata("open311/giessen-services.xml")).unwrap();
+    assert_eq!(
+        report.services,
+        giessen.matches("<service>").count(),
+        "{report}"
+    );
+}
+
+/// Stands in front of our server like many city servers behave: it drops `page` and `page_size`
+/// and answers at most `cap` requests (the newest) per query.
+async fn capping_proxy(upstream: String, cap: u32) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use axum::extract::{Path, RawQuery};
+    use axum::response::IntoResponse;
+    let client = reqwest::Client::new();
+    let handler = move |Path(file): Path<String>, RawQuery(q): RawQuery| {
+        let (client, upstream) = (client.clone(), upstream.clone());
+        async move {
+            let mut kept: Vec<String> = q
+                .unwrap_or_default()
+                .split('&')
+                .filter(|kv| !kv.starts_with("page=") && !kv.starts_with("page_size="))
+                .map(str::to_owned)
+                .collect();
+            kept.push(format!("page_size={cap}"));
+            let resp = client
+                .get(format!("{upstream}/{file}?{}", kept.join("&")))
+                .send()
+                .await
+                .unwrap();
+            let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
+            (status, resp.text().await.unwrap()).into_response()
+        }
+    };
+    let app = axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/open311/v2", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (base, stop)
+}
+
+async fn a_server_that_ignores_paging_and_caps_answers_is_read_by_splitting_windows(db: &TestDb) {
+    let city = TestDb::migrated(Backend::Sqlite).await.unwrap();
+    civic311_import::kansas_city::import_file(
+        &city.store,
+        &testdata("kansas-city/kc311_sample.csv"),
+    )
+    .await
+    .unwrap();
+    let (upstream, _stop) = serve(city.store.clone()).await;
+    let (base, _stop_proxy) = capping_proxy(upstream, 20).await;
+    let (from, until) = (t("2019-07-01T00:00:00Z"), t("2020-07-01T00:00:00Z"));
+    let mut p = Pull::new(&base, "kc");
+    p.since = Some(from);
+    p.until = Some(until);
+    p.window = Duration::days(90);
+    p.min_interval = std::time::Duration::ZERO;
+    let report = pull(&db.store, &p, |_| {}).await.unwrap();
+    let expected = city
+        .store
+        .count_requests(&RequestFilter {
+            created_from: Some(from),
+            created_before: Some(until),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.paging_supported, Some(false));
+    assert!(
+        report.possibly_truncated.is_empty(),
+        "{:?}",
+        report.possibly_truncated
+    );
+    assert_eq!(report.counts.inserted as i64, expected, "{report}");
+    assert!(
+        report.windows as i64 >= expected / 20,
+        "windows were split: {report}"
+    );
+    city.finish().await;
 }
 
 /// `db` is the store the client pulls into; the source city is the real sample on SQLite.

@@ -2,6 +2,7 @@
 //! Handlers translate between HTTP and the store; rules live in the domain crate.
 
 mod api;
+pub mod catalog;
 mod error;
 pub mod open311;
 mod pages;

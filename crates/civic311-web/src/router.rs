@@ -9,6 +9,7 @@ use civic311_store::Store;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::catalog::CatalogCache;
 use crate::open311::Open311Config;
 use crate::{api, open311, pages};
 
@@ -16,6 +17,7 @@ use crate::{api, open311, pages};
 pub struct AppState {
     pub store: Store,
     pub open311: Arc<Open311Config>,
+    pub catalog: Arc<CatalogCache>,
 }
 
 impl AppState {
@@ -23,6 +25,7 @@ impl AppState {
         AppState {
             store,
             open311: Arc::new(open311),
+            catalog: Arc::new(CatalogCache::default()),
         }
     }
 }

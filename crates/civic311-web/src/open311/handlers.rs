@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::error::Open311Error;
 use super::format::{Format, Reply};
 use super::params::Params;
-use super::wire::{self, Names, WireDefinition, WireRequest, WireService};
+use super::wire::{self, WireDefinition, WireRequest, WireService};
 use crate::AppState;
 
 type Result<T, E = Open311Error> = std::result::Result<T, E>;
@@ -197,8 +197,9 @@ fn discovery(state: &AppState, headers: &HeaderMap, format: Format) -> Reply {
 }
 
 async fn services(state: &AppState, format: Format) -> Result<Reply> {
-    let services = state.store.services().await?;
-    let wire: Vec<WireService> = services
+    let catalog = names(state).await?;
+    let wire: Vec<WireService> = catalog
+        .services
         .iter()
         .filter(|s| s.active)
         .map(WireService::from)
@@ -217,11 +218,8 @@ async fn service_definition(state: &AppState, code: &str, format: Format) -> Res
     ))
 }
 
-async fn names(state: &AppState) -> Result<Names> {
-    Ok(Names::new(
-        &state.store.services().await?,
-        &state.store.departments().await?,
-    ))
+async fn names(state: &AppState) -> Result<std::sync::Arc<crate::catalog::Catalog>> {
+    Ok(state.catalog.get(&state.store).await?)
 }
 
 fn request_id(id: &str) -> Result<ServiceRequestId> {
@@ -538,11 +536,22 @@ async fn post_request(
     let code = params.require("service_code")?;
     let service_code = ServiceCode::parse(code)
         .map_err(|_| Open311Error::bad_request(format!("{code:?} is not a service_code")))?;
-    if state.store.service(&service_code).await?.is_none() {
-        return Err(Open311Error::bad_request(format!(
+    let not_in_catalog = || {
+        Open311Error::bad_request(format!(
             "service_code {code:?} is not in this city's catalog (see services.{})",
             if format == Format::Xml { "xml" } else { "json" }
-        )));
+        ))
+    };
+    if !names(state)
+        .await?
+        .services
+        .iter()
+        .any(|s| s.code == service_code)
+    {
+        // The cache may be a few seconds old: ask the store before refusing.
+        if state.store.service(&service_code).await?.is_none() {
+            return Err(not_in_catalog());
+        }
     }
     let now = Utc::now();
     let media_url = match upload {

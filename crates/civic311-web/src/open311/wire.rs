@@ -1,13 +1,13 @@
 //! GeoReport v2 shapes. Ids and codes are strings; absent optional fields are `null`; times are
 //! RFC 3339 in the city's time zone with its offset. Nothing of the requester is ever written.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use civic311_domain::{AttributeDatatype, Department, EventKind, Service, ServiceRequest, Status};
+use civic311_domain::{AttributeDatatype, EventKind, Service, ServiceRequest, Status};
 use civic311_store::StoredEvent;
 use serde::Serialize;
+
+use crate::catalog::Catalog;
 
 pub fn datetime(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)
@@ -103,28 +103,6 @@ impl From<&Service> for WireDefinition {
     }
 }
 
-/// The catalog names a request needs: service and department names by code.
-#[derive(Default)]
-pub struct Names {
-    pub services: HashMap<String, String>,
-    pub departments: HashMap<String, String>,
-}
-
-impl Names {
-    pub fn new(services: &[Service], departments: &[Department]) -> Names {
-        Names {
-            services: services
-                .iter()
-                .map(|s| (s.code.to_string(), s.name.clone()))
-                .collect(),
-            departments: departments
-                .iter()
-                .map(|d| (d.code.to_string(), d.name.clone()))
-                .collect(),
-        }
-    }
-}
-
 #[derive(Serialize)]
 pub struct WireArea {
     layer: String,
@@ -194,13 +172,13 @@ fn status_words(s: Status) -> String {
 /// staff names or internal reasons in what is kept.
 pub fn public_note(
     kind: &EventKind,
-    names: &Names,
+    names: &Catalog,
 ) -> Option<(&'static str, String, Option<String>)> {
     let dept = |d: &Option<civic311_domain::DepartmentCode>| {
         d.as_ref()
             .map(|d| {
                 names
-                    .departments
+                    .department_names
                     .get(d.as_str())
                     .cloned()
                     .unwrap_or_else(|| d.to_string())
@@ -245,7 +223,7 @@ pub fn public_note(
 impl WireRequest {
     pub fn new(
         r: ServiceRequest,
-        names: &Names,
+        names: &Catalog,
         tz: Tz,
         history: Option<&[StoredEvent]>,
     ) -> WireRequest {
@@ -282,10 +260,10 @@ impl WireRequest {
         });
         let point = r.location.point;
         WireRequest {
-            service_name: names.services.get(r.service_code.as_str()).cloned(),
+            service_name: names.service_names.get(r.service_code.as_str()).cloned(),
             agency_responsible: r.department.as_ref().map(|d| {
                 names
-                    .departments
+                    .department_names
                     .get(d.as_str())
                     .cloned()
                     .unwrap_or_else(|| d.to_string())

@@ -414,6 +414,16 @@ async fn post_with_attributes_then_fetch_by_id_and_token(db: &TestDb) {
         .unwrap()
         .to_owned();
     let token = created[0]["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 32);
+    let redact = |text: String| {
+        text.replace(&token, "[token]")
+            .replace(&format!("\"{id}\""), "\"[id]\"")
+            .replace(&format!(">{id}<"), ">[id]<")
+    };
+    insta::assert_snapshot!(
+        "post_response_json",
+        redact(serde_json::to_string_pretty(&created).unwrap())
+    );
     assert_eq!(created[0]["account_id"], "acct-9");
     assert!(created[0]["service_notice"].is_null());
 
@@ -465,6 +475,7 @@ async fn post_with_attributes_then_fetch_by_id_and_token(db: &TestDb) {
     let (status, _, xml) = o.get(&format!("tokens/{token}.xml")).await;
     assert_eq!(status, 200);
     assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")));
+    insta::assert_snapshot!("token_xml", redact(xml));
 
     // The same request in XML.
     let (status, _, xml) = o
@@ -479,9 +490,22 @@ async fn post_with_attributes_then_fetch_by_id_and_token(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 200, "{xml}");
-    assert!(xml.starts_with(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request><service_request_id>"
-    ));
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        xml.split(&open)
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (id2, token2) = (field("service_request_id"), field("token"));
+    insta::assert_snapshot!(
+        "post_response_xml",
+        xml.replace(&token2, "[token]")
+            .replace(&format!(">{id2}<"), ">[id]<")
+    );
 }
 
 type Form = Vec<(String, String)>;
@@ -713,10 +737,16 @@ async fn every_bad_input_gets_the_spec_error(db: &TestDb) {
 async fn updates_feed_and_resident_comments(db: &TestDb) {
     let o = Open311App::start(db).await;
     // The sample's closures appear as updates with mySociety's status words.
+    let day = "start_date=2019-11-22&end_date=2019-11-22T23:59:59";
     let (status, feed) = o
-        .get_json("servicerequestupdates.json?start_date=2019-11-22&end_date=2019-11-22T23:59:59")
+        .get_json(&format!("servicerequestupdates.json?{day}"))
         .await;
     assert_eq!(status, 200);
+    insta::assert_snapshot!("updates_json", serde_json::to_string_pretty(&feed).unwrap());
+    insta::assert_snapshot!(
+        "updates_xml",
+        o.get(&format!("servicerequestupdates.xml?{day}")).await.2
+    );
     let feed = feed.as_array().unwrap();
     let ours = feed
         .iter()

@@ -1,0 +1,64 @@
+//! The service catalog as the web layer reads it on every request: cached for a few seconds,
+//! because it changes a few times a year and loading it (hundreds of services with their
+//! attribute definitions) costs more than the request being answered. Each server keeps its own
+//! copy, so several stateless servers agree within the time-to-live.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use civic311_domain::{Department, Service};
+use civic311_store::{Result, Store};
+
+/// How long a loaded catalog is used before it is read again.
+pub const CATALOG_TTL: Duration = Duration::from_secs(10);
+
+/// Services and departments, with names by code.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub services: Vec<Service>,
+    pub departments: Vec<Department>,
+    pub service_names: HashMap<String, String>,
+    pub department_names: HashMap<String, String>,
+}
+
+#[derive(Default)]
+pub struct CatalogCache {
+    loaded: RwLock<Option<(Instant, Arc<Catalog>)>>,
+}
+
+impl CatalogCache {
+    pub async fn get(&self, store: &Store) -> Result<Arc<Catalog>> {
+        if let Ok(guard) = self.loaded.read()
+            && let Some((at, catalog)) = guard.as_ref()
+            && at.elapsed() < CATALOG_TTL
+        {
+            return Ok(catalog.clone());
+        }
+        let services = store.services().await?;
+        let departments = store.departments().await?;
+        let catalog = Arc::new(Catalog {
+            service_names: services
+                .iter()
+                .map(|s| (s.code.to_string(), s.name.clone()))
+                .collect(),
+            department_names: departments
+                .iter()
+                .map(|d| (d.code.to_string(), d.name.clone()))
+                .collect(),
+            services,
+            departments,
+        });
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = Some((Instant::now(), catalog.clone()));
+        }
+        Ok(catalog)
+    }
+
+    /// Forgets the cached catalog, e.g. after this server changed it.
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = None;
+        }
+    }
+}
