@@ -125,15 +125,22 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            // Page cache in KiB (negative = KiB): the writer keeps the indexes it updates hot
-            // (SQLite's 2 MiB default made 1M-row imports 2.6x slower than 100k-row ones).
+            // Page cache in KiB (negative = KiB), above SQLite's 2 MiB default so the writer keeps
+            // the indexes it updates hot. (Measured: it did not change the 1M-row insert rate,
+            // which falls for index order, not cache size; see docs/BENCHMARKS.md.)
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options.clone().pragma("cache_size", "-65536"))
                 .await
                 .map_err(unreachable)?;
+            // Each SQLite connection is a thread that hands rows to the async side. Measured on
+            // 2 cores with 64 clients: 2 readers 6.0k lookups/s, 4 readers 12.3k/s, 8 readers no
+            // better than 4 for lists (docs/BENCHMARKS.md); so twice the cores.
+            let readers = std::thread::available_parallelism()
+                .map_or(4, |n| 2 * n.get())
+                .clamp(4, 16);
             let read = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(readers as u32)
                 .connect_with(options.pragma("cache_size", "-8192").read_only(true))
                 .await
                 .map_err(unreachable)?;

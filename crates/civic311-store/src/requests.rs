@@ -85,7 +85,17 @@ impl Store {
         filter: &RequestFilter,
         page: Page,
     ) -> Result<Vec<ServiceRequest>> {
-        dispatch!(self, read, requests(filter, page))
+        dispatch!(self, read, requests(filter, page, true))
+    }
+
+    /// [`Store::requests`] for public outputs: the requester is never read (so it cannot leak,
+    /// and the query is one fewer).
+    pub async fn public_requests(
+        &self,
+        filter: &RequestFilter,
+        page: Page,
+    ) -> Result<Vec<ServiceRequest>> {
+        dispatch!(self, read, requests(filter, page, false))
     }
 
     pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64> {

@@ -22,19 +22,36 @@ pub struct Catalog {
     pub department_names: HashMap<String, String>,
 }
 
+/// One reload at a time: while it runs, other requests keep using the previous catalog (a
+/// reload under load by every waiting request at once stalled all of them for 100+ ms).
 #[derive(Default)]
 pub struct CatalogCache {
     loaded: RwLock<Option<(Instant, Arc<Catalog>)>>,
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl CatalogCache {
+    fn cached(&self) -> Option<(Instant, Arc<Catalog>)> {
+        self.loaded.read().ok().and_then(|g| g.clone())
+    }
+
     pub async fn get(&self, store: &Store) -> Result<Arc<Catalog>> {
-        if let Ok(guard) = self.loaded.read()
-            && let Some((at, catalog)) = guard.as_ref()
-            && at.elapsed() < CATALOG_TTL
-        {
-            return Ok(catalog.clone());
-        }
+        let _reload = match self.cached() {
+            Some((at, catalog)) if at.elapsed() < CATALOG_TTL => return Ok(catalog),
+            Some((_, stale)) => match self.reloading.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Ok(stale),
+            },
+            None => {
+                let guard = self.reloading.lock().await;
+                if let Some((at, catalog)) = self.cached()
+                    && at.elapsed() < CATALOG_TTL
+                {
+                    return Ok(catalog);
+                }
+                guard
+            }
+        };
         let services = store.services().await?;
         let departments = store.departments().await?;
         let catalog = Arc::new(Catalog {

@@ -231,7 +231,7 @@ async fn load_in(conn: &mut Conn, id: &str) -> Result<(i64, ServiceRequest)> {
         .await?;
     let row = row.ok_or_else(|| StoreError::NotFound { what: "service request", id: id.into() })?;
     let key = row.key;
-    let mut all = attach(conn, vec![row]).await?;
+    let mut all = attach(conn, vec![row], true).await?;
     Ok((key, all.remove(0)))
 }
 
@@ -245,8 +245,8 @@ fn push_keys<'a>(q: &'a mut QueryBuilder<Db>, keys: &[i64]) -> &'a mut QueryBuil
     q.push(")")
 }
 
-// Turns rows into requests, loading their areas and requesters in two queries.
-async fn attach(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<ServiceRequest>> {
+// Turns rows into requests, loading their areas and (with `people`) requesters.
+async fn attach(conn: &mut Conn, rows: Vec<RequestRow>, people: bool) -> Result<Vec<ServiceRequest>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -256,9 +256,13 @@ async fn attach(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<ServiceReq
     );
     push_keys(&mut q, &keys).push(" ORDER BY layer_id");
     let areas: Vec<AreaRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN ");
-    push_keys(&mut q, &keys);
-    let mut people: Vec<RequesterRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let mut people: Vec<RequesterRow> = if people {
+        let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN ");
+        push_keys(&mut q, &keys);
+        q.build_query_as().fetch_all(&mut *conn).await?
+    } else {
+        Vec::new()
+    };
     let mut areas_by_key: std::collections::HashMap<i64, Vec<_>> = Default::default();
     for a in areas {
         areas_by_key.entry(a.request_key).or_default().push(a);
@@ -337,7 +341,12 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
     }
 }
 
-pub(crate) async fn requests(pool: &Pool, f: &RequestFilter, page: Page) -> Result<Vec<ServiceRequest>> {
+pub(crate) async fn requests(
+    pool: &Pool,
+    f: &RequestFilter,
+    page: Page,
+    people: bool,
+) -> Result<Vec<ServiceRequest>> {
     let mut q = QueryBuilder::<Db>::new(request_select!());
     push_filter(&mut q, f);
     q.push(" ORDER BY r.created_at DESC, r.key DESC LIMIT ")
@@ -346,7 +355,7 @@ pub(crate) async fn requests(pool: &Pool, f: &RequestFilter, page: Page) -> Resu
         .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
     let mut conn = pool.acquire().await?;
     let rows: Vec<RequestRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    attach(&mut conn, rows).await
+    attach(&mut conn, rows, people).await
 }
 
 pub(crate) async fn count_requests(pool: &Pool, f: &RequestFilter) -> Result<i64> {

@@ -61,7 +61,7 @@ pub async fn list(
     let total = state.store.count_requests(&filter).await?;
     let rows = state
         .store
-        .requests(
+        .public_requests(
             &filter,
             Page {
                 limit: page_size,

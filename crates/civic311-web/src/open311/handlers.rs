@@ -312,7 +312,7 @@ async fn list_requests(state: &AppState, params: &Params, format: Format) -> Res
         limit: page_size,
         offset: u64::from(page - 1) * u64::from(page_size),
     };
-    let requests = state.store.requests(&filter, page).await?;
+    let requests = state.store.public_requests(&filter, page).await?;
     Ok(Reply::ok(
         format,
         "service_requests",
