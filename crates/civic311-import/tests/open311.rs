@@ -48,6 +48,22 @@ async fn serve(store: Store) -> (String, tokio::sync::oneshot::Sender<()>) {
     (base, stop)
 }
 
+/// Serves a test router on a random port; returns its Open311 base URL and a stop switch.
+async fn serve_files(app: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/open311/v2", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (base, stop)
+}
+
 /// A city that serves recorded responses: `services` for the services list, `requests` for the
 /// first page of any request query (the next pages are empty), in one format only.
 async fn recorded_city(
@@ -87,19 +103,7 @@ async fn recorded_city(
         };
         ([(axum::http::header::CONTENT_TYPE, ct)], body).into_response()
     };
-    let app = axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/open311/v2", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    (base, stop)
+    serve_files(axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler))).await
 }
 
 fn one_window(base: &str, source: &str, tz: chrono_tz::Tz) -> Pull {
@@ -275,19 +279,7 @@ async fn capping_proxy(upstream: String, cap: u32) -> (String, tokio::sync::ones
             (status, resp.text().await.unwrap()).into_response()
         }
     };
-    let app = axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/open311/v2", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    (base, stop)
+    serve_files(axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler))).await
 }
 
 async fn a_server_that_ignores_paging_and_caps_answers_is_read_by_splitting_windows(db: &TestDb) {
