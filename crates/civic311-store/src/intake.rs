@@ -33,7 +33,40 @@ pub enum TokenState {
     Filed(ServiceRequestId),
 }
 
+/// A resident's comment relayed by another system (e.g. FixMyStreet's servicerequestupdates).
+#[derive(Debug, Clone)]
+pub struct Comment {
+    /// The API client that relays it.
+    pub client: String,
+    /// The relaying system's own id for the comment, if it sends one: a second delivery with the
+    /// same id is recognised and not stored again.
+    pub external_id: Option<String>,
+    pub text: String,
+    /// The resident says the problem is back: reopen a closed request.
+    pub reopen: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommentSaved {
+    /// The comment's event `seq` (its update id).
+    pub seq: i64,
+    /// This delivery repeated one already stored; nothing was written.
+    pub duplicate: bool,
+    pub request: ServiceRequest,
+}
+
 impl Store {
+    /// Adds a public comment (and a reopen when asked) to a request, at most once per
+    /// `external_id`, in one transaction.
+    pub async fn add_comment(
+        &self,
+        id: &ServiceRequestId,
+        comment: &Comment,
+        now: DateTime<Utc>,
+    ) -> Result<CommentSaved> {
+        dispatch!(self, write, add_comment(id.as_str(), comment, now))
+    }
+
     /// Issues an API key to `name` and returns it; it is shown once, only its SHA-256 is kept.
     /// The key is 32 random bytes, so a fast hash is enough (no password stretching needed).
     pub async fn issue_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<String> {

@@ -34,3 +34,13 @@ CREATE TABLE sync_cursors (
     cursor     TEXT NOT NULL,  -- JSON, owned by the importer
     updated_at TEXT NOT NULL
 );
+
+-- Comments other systems posted (FixMyStreet sends its own update_id): a retried POST returns
+-- the comment already stored instead of adding it twice.
+CREATE TABLE external_updates (
+    client      TEXT NOT NULL,
+    external_id TEXT NOT NULL,
+    request_key INTEGER NOT NULL REFERENCES service_requests (key),
+    event_seq   INTEGER NOT NULL,
+    PRIMARY KEY (client, external_id)
+);

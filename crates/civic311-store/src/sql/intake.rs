@@ -99,3 +99,53 @@ pub(crate) async fn set_sync_cursor(pool: &Pool, source: &str, cursor: &str, now
     .await?;
     Ok(())
 }
+
+pub(crate) async fn add_comment(
+    pool: &Pool,
+    id: &str,
+    c: &crate::intake::Comment,
+    now: DateTime<Utc>,
+) -> Result<crate::intake::CommentSaved> {
+    let mut tx = pool.begin().await?;
+    // Locks the request on PostgreSQL, so two deliveries of one comment are serialized here.
+    let (key, mut r) = load_in(&mut tx, id).await?;
+    if let Some(external) = &c.external_id {
+        let seen: Option<i64> = sqlx::query_scalar(
+            "SELECT event_seq FROM external_updates WHERE client = $1 AND external_id = $2",
+        )
+        .bind(&c.client)
+        .bind(external)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(seq) = seen {
+            return Ok(crate::intake::CommentSaved { seq, duplicate: true, request: r });
+        }
+    }
+    let actor = Actor::ApiClient(c.client.clone());
+    let mut events = Vec::new();
+    if c.reopen && r.status.is_closed() {
+        events.push(r.reopen("the resident reports it is not fixed", actor.clone(), now)?);
+    }
+    events.push(r.add_note(&c.text, true, actor, now)?);
+    save_in(&mut tx, key, &mut r, &events).await?;
+    let seq: i64 = sqlx::query_scalar(
+        "SELECT MAX(seq) FROM request_events WHERE request_key = $1 AND kind = 'note_added'",
+    )
+    .bind(key)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(external) = &c.external_id {
+        sqlx::query(
+            "INSERT INTO external_updates (client, external_id, request_key, event_seq) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&c.client)
+        .bind(external)
+        .bind(key)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(crate::intake::CommentSaved { seq, duplicate: false, request: r })
+}

@@ -685,28 +685,22 @@ async fn list_updates(state: &AppState, params: &Params, format: Format) -> Resu
 }
 
 /// A resident's comment from a FixMyStreet-type client: a public note, and a reopen when the
-/// client says the problem is back (`status=OPEN` on a closed request).
+/// client says the problem is back (`status=OPEN` on a closed request). The client's own
+/// `update_id` makes a retried delivery return the comment already stored.
 async fn post_update(state: &AppState, params: Params, format: Format) -> Result<Reply> {
     let client = authenticate(state, &params).await?;
     let id = request_id(params.require("service_request_id")?)?;
-    let description = params.require("description")?.to_owned();
-    let status = params.get("status").map(str::to_ascii_uppercase);
-    let actor = Actor::ApiClient(client);
-    let now = Utc::now();
-    state
+    let comment = civic311_store::Comment {
+        client,
+        external_id: params.owned("update_id"),
+        text: params.require("description")?.to_owned(),
+        reopen: params
+            .get("status")
+            .is_some_and(|s| s.eq_ignore_ascii_case("open")),
+    };
+    let saved = state
         .store
-        .update_request(&id, None, |r| {
-            let mut events = Vec::new();
-            if status.as_deref() == Some("OPEN") && r.status.is_closed() {
-                events.push(r.reopen(
-                    "the resident reports it is not fixed",
-                    actor.clone(),
-                    now,
-                )?);
-            }
-            events.push(r.add_note(&description, true, actor, now)?);
-            Ok(events)
-        })
+        .add_comment(&id, &comment, Utc::now())
         .await
         .map_err(|e| match e {
             civic311_store::StoreError::NotFound { .. } => {
@@ -714,18 +708,10 @@ async fn post_update(state: &AppState, params: Params, format: Format) -> Result
             }
             other => other.into(),
         })?;
-    let update_id = state
-        .store
-        .events(&id)
-        .await?
-        .iter()
-        .rev()
-        .find(|e| matches!(e.event.kind, EventKind::NoteAdded { .. }))
-        .map(|e| e.seq.to_string());
     Ok(Reply::ok(
         format,
         "service_request_updates",
-        json!([{ "update_id": update_id }]),
+        json!([{ "update_id": saved.seq.to_string() }]),
     ))
 }
 

@@ -776,6 +776,39 @@ async fn updates_feed_and_resident_comments(db: &TestDb) {
         .await;
     assert_eq!(status, 200, "{posted}");
     let update_id: i64 = posted[0]["update_id"].as_str().unwrap().parse().unwrap();
+    // FixMyStreet retries a delivery it did not see answered: same update_id, nothing new.
+    let events_before = o
+        .app
+        .store
+        .events(&civic311_domain::ServiceRequestId::parse(CLOSED_ID).unwrap())
+        .await
+        .unwrap()
+        .len();
+    let (status, again) = o
+        .post_json(
+            "servicerequestupdates.json",
+            &[
+                ("api_key", &o.key),
+                ("service_request_id", CLOSED_ID),
+                ("status", "OPEN"),
+                ("description", "The drain is blocked again"),
+                ("update_id", "fms-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again[0]["update_id"], posted[0]["update_id"]);
+    let events_after = o
+        .app
+        .store
+        .events(&civic311_domain::ServiceRequestId::parse(CLOSED_ID).unwrap())
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        events_before, events_after,
+        "a retried delivery writes nothing"
+    );
     let (_, r) = o
         .get_json(&format!("requests/{CLOSED_ID}.json?extensions=true"))
         .await;
