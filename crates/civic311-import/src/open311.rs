@@ -25,8 +25,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use civic311_domain::time::parse_w3c;
 use civic311_domain::{
-    Channel, ClosureReason, HistoricalRequest, LatLong, Location, Priority, RequestEvent, Service,
-    ServiceCode, ServiceRequest, ServiceRequestId, Status,
+    AttributeDatatype, AttributeDefinition, AttributeOption, Channel, ClosureReason,
+    HistoricalRequest, LatLong, Location, Priority, RequestEvent, Service, ServiceCode,
+    ServiceRequest, ServiceRequestId, Status,
 };
 use civic311_store::{Store, UpsertCounts};
 use serde::{Deserialize, Serialize};
@@ -265,7 +266,7 @@ fn parse_body(body: &str, format: WireFormat) -> Result<Value, String> {
     // Some servers answer .json with XML (or the reverse): read what came.
     if trimmed.starts_with('<') {
         let (_, value) = xml::parse(trimmed)?;
-        return Ok(Value::Array(xml::items(value)));
+        return Ok(value);
     }
     match serde_json::from_str::<Value>(trimmed) {
         Ok(v) => Ok(v),
@@ -274,16 +275,80 @@ fn parse_body(body: &str, format: WireFormat) -> Result<Value, String> {
     }
 }
 
-/// A list out of a GeoReport answer: an array, or an object wrapping one (`{"services": [...]}`).
+/// A list out of a GeoReport answer: a JSON array; an object wrapping one
+/// (`{"services": [...]}`); an XML list document (`<services><service>...`, where one item
+/// comes as an object, not a list); or a single record where a list was expected.
 fn list(v: Value) -> Vec<Value> {
     match v {
         Value::Array(items) => items,
-        Value::Object(map) => match map.into_iter().find(|(_, v)| v.is_array()) {
-            Some((_, Value::Array(items))) => items,
-            _ => Vec::new(),
-        },
+        Value::Object(map)
+            if !map.contains_key("service_code") && !map.contains_key("service_request_id") =>
+        {
+            map.into_iter()
+                .flat_map(|(_, v)| match v {
+                    Value::Array(items) => items,
+                    Value::Object(o) => vec![Value::Object(o)],
+                    _ => Vec::new(),
+                })
+                .collect()
+        }
+        Value::Object(map) => vec![Value::Object(map)],
         _ => Vec::new(),
     }
+}
+
+fn flag(v: &Value, key: &str) -> bool {
+    text(v, key).is_some_and(|t| t.eq_ignore_ascii_case("true") || t == "1")
+}
+
+/// The questions of a service definition (`services/{code}`), in their order.
+fn attributes_from(definition: Value) -> Vec<AttributeDefinition> {
+    let definition = match definition {
+        Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+        other => other,
+    };
+    let mut attributes: Vec<AttributeDefinition> = definition
+        .get("attributes")
+        .cloned()
+        .map(list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|a| {
+            let datatype = match text(a, "datatype")?.to_ascii_lowercase().as_str() {
+                "number" => AttributeDatatype::Number,
+                "datetime" => AttributeDatatype::Datetime,
+                "text" => AttributeDatatype::Text,
+                "singlevaluelist" => AttributeDatatype::Singlevaluelist,
+                "multivaluelist" => AttributeDatatype::Multivaluelist,
+                _ => AttributeDatatype::String,
+            };
+            Some(AttributeDefinition {
+                code: text(a, "code")?,
+                variable: a.get("variable").is_none_or(|_| flag(a, "variable")),
+                datatype,
+                required: flag(a, "required"),
+                order: text(a, "order").and_then(|o| o.parse().ok()).unwrap_or(0),
+                description: text(a, "description").unwrap_or_default(),
+                datatype_description: text(a, "datatype_description"),
+                values: a
+                    .get("values")
+                    .cloned()
+                    .map(list)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|v| {
+                        let key = text(v, "key")?;
+                        Some(AttributeOption {
+                            name: text(v, "name").unwrap_or_else(|| key.clone()),
+                            key,
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    attributes.sort_by_key(|a| a.order);
+    attributes
 }
 
 /// A field as text, whether the server wrote a string, a number or a boolean.
@@ -461,10 +526,21 @@ pub async fn pull(
     };
     report.format = Some(format);
     let mut known: HashSet<String> = HashSet::new();
-    for s in list(services)
-        .iter()
-        .filter_map(|s| service_from(s, &pull.source))
-    {
+    for item in list(services) {
+        let Some(mut s) = service_from(&item, &pull.source) else {
+            continue;
+        };
+        if flag(&item, "metadata")
+            && let Some(code) = text(&item, "service_code")
+        {
+            // A definition that cannot be read leaves the service without questions, not
+            // the import without the service.
+            match client.get(&format!("services/{code}"), format, &[]).await {
+                Ok(Fetched::Ok(v)) => s.attributes = attributes_from(v),
+                Ok(Fetched::Missing(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "service definition skipped"),
+            }
+        }
         store.upsert_service(&s).await?;
         known.insert(s.code.to_string());
         report.services += 1;

@@ -99,22 +99,6 @@ pub fn parse(text: &str) -> Result<(String, Value), String> {
     }
 }
 
-/// The items of a GeoReport list document (`<service_requests><request>...`): the root's
-/// children whatever their name, as an array even when there is one or none.
-pub fn items(value: Value) -> Vec<Value> {
-    match value {
-        Value::Object(map) => map
-            .into_iter()
-            .flat_map(|(_, v)| match v {
-                Value::Array(items) => items,
-                other => vec![other],
-            })
-            .collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,13 +113,13 @@ mod tests {
         .unwrap();
         assert_eq!(root, "service_requests");
         assert_eq!(
-            items(v),
-            vec![json!({"service_request_id": "1", "description": "a & b", "media_url": null})]
+            v,
+            json!({"request": {"service_request_id": "1", "description": "a & b", "media_url": null}})
         );
         let (_, v) = parse("<services><service><service_code>1</service_code></service><service><service_code>2</service_code></service></services>").unwrap();
-        assert_eq!(items(v).len(), 2);
+        assert_eq!(v["service"].as_array().map(Vec::len), Some(2));
         let (_, v) = parse("<services></services>").unwrap();
-        assert!(items(v).is_empty());
+        assert!(v.is_null());
         assert!(parse("<services><service>").is_err());
     }
 }

@@ -86,6 +86,10 @@ async fn recorded_city(
             .split('&')
             .any(|kv| kv.starts_with("page=") && kv != "page=1");
         let body = match name {
+            // Every service's definition is Washington DC's recorded one.
+            "definition" => {
+                std::fs::read_to_string(testdata("open311/dc-service-definition.xml")).unwrap()
+            }
             "services" => {
                 std::fs::read_to_string(testdata(&format!("open311/{services}"))).unwrap()
             }
@@ -103,7 +107,23 @@ async fn recorded_city(
         };
         ([(axum::http::header::CONTENT_TYPE, ct)], body).into_response()
     };
-    serve_files(axum::Router::new().route("/open311/v2/{file}", axum::routing::get(handler))).await
+    let definition = move |Path(file): Path<String>, q: RawQuery| {
+        let name = if file.ends_with(&format!(".{format}")) {
+            "definition.xml"
+        } else {
+            "none.none"
+        };
+        handler(Path(name.to_owned()), q)
+    };
+    serve_files(
+        axum::Router::new()
+            .route("/open311/v2/{file}", axum::routing::get(handler))
+            .route(
+                "/open311/v2/services/{file}",
+                axum::routing::get(definition),
+            ),
+    )
+    .await
 }
 
 fn one_window(base: &str, source: &str, tz: chrono_tz::Tz) -> Pull {
