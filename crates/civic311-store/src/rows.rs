@@ -100,21 +100,29 @@ impl RequestRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct AreaRow {
-    pub request_key: i64,
-    layer_id: String,
-    area_id: String,
-}
-
-impl AreaRow {
-    pub fn into_ref(self) -> Result<AreaRef> {
-        let c = corrupt(self.request_key);
-        Ok(AreaRef {
-            layer: civic311_domain::LayerId::parse(self.layer_id).map_err(&c)?,
-            area: civic311_domain::AreaId::parse(self.area_id).map_err(&c)?,
-        })
+/// Unpacks `key US layer US area RS ...` (ASCII unit and record separators, which ids cannot
+/// contain) into (request key, area), sorted by key then layer.
+pub(crate) fn unpack_areas(packed: &str) -> Result<Vec<(i64, AreaRef)>> {
+    let mut areas = Vec::new();
+    for item in packed.split('\u{1e}').filter(|i| !i.is_empty()) {
+        let mut parts = item.split('\u{1f}');
+        let (Some(key), Some(layer), Some(area), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::corrupt(format!("area entry {item:?}")));
+        };
+        let key: i64 = key.parse().map_err(StoreError::corrupt)?;
+        let c = corrupt(key);
+        areas.push((
+            key,
+            AreaRef {
+                layer: civic311_domain::LayerId::parse(layer).map_err(&c)?,
+                area: civic311_domain::AreaId::parse(area).map_err(&c)?,
+            },
+        ));
     }
+    areas.sort();
+    Ok(areas)
 }
 
 #[derive(sqlx::FromRow)]

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
 
 use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
-use crate::rows::{AreaRow, EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow, request_select};
+use crate::rows::{EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow, request_select};
 use crate::{Result, StoreError};
 
 type Pool = sqlx::Pool<Db>;
@@ -20,6 +20,14 @@ const NEXT_REQUEST_NUMBER: &str = if POSTGRES {
     "UPDATE id_counters SET next = next + 1 WHERE name = 'service_request' RETURNING next - 1"
 };
 const LOCK: &str = if POSTGRES { " FOR UPDATE" } else { "" };
+// `key US layer US area RS key US layer US area ...` for the request keys that follow.
+const AREAS_OF_KEYS: &str = if POSTGRES {
+    "SELECT string_agg(request_key::text || chr(31) || layer_id || chr(31) || area_id, chr(30)) \
+     FROM request_areas WHERE request_key IN "
+} else {
+    "SELECT group_concat(request_key || char(31) || layer_id || char(31) || area_id, char(30)) \
+     FROM request_areas WHERE request_key IN "
+};
 
 // Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const REQUESTS_PER_INSERT: usize = 1_000;
@@ -251,11 +259,12 @@ async fn attach(conn: &mut Conn, rows: Vec<RequestRow>, people: bool) -> Result<
         return Ok(Vec::new());
     }
     let keys: Vec<i64> = rows.iter().map(|r| r.key).collect();
-    let mut q = QueryBuilder::<Db>::new(
-        "SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key IN ",
-    );
-    push_keys(&mut q, &keys).push(" ORDER BY layer_id");
-    let areas: Vec<AreaRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    // All the areas of the page in one text value: sqlx hands every SQLite row to the async
+    // side through a channel, and a page of 50 requests has ~100 area rows.
+    let mut q = QueryBuilder::<Db>::new(AREAS_OF_KEYS);
+    push_keys(&mut q, &keys);
+    let packed: Option<String> = q.build_query_scalar().fetch_one(&mut *conn).await?;
+    let areas = crate::rows::unpack_areas(packed.as_deref().unwrap_or(""))?;
     let mut people: Vec<RequesterRow> = if people {
         let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN ");
         push_keys(&mut q, &keys);
@@ -263,17 +272,15 @@ async fn attach(conn: &mut Conn, rows: Vec<RequestRow>, people: bool) -> Result<
     } else {
         Vec::new()
     };
-    let mut areas_by_key: std::collections::HashMap<i64, Vec<_>> = Default::default();
-    for a in areas {
-        areas_by_key.entry(a.request_key).or_default().push(a);
+    let mut areas_by_key: std::collections::HashMap<i64, Vec<AreaRef>> = Default::default();
+    for (key, area) in areas {
+        areas_by_key.entry(key).or_default().push(area);
     }
     rows.into_iter()
         .map(|row| {
             let key = row.key;
             let mut r = row.into_request()?;
-            for a in areas_by_key.remove(&key).unwrap_or_default() {
-                r.location.areas.push(a.into_ref()?);
-            }
+            r.location.areas = areas_by_key.remove(&key).unwrap_or_default();
             if let Some(i) = people.iter().position(|p| p.request_key == key) {
                 r.requester = Some(people.swap_remove(i).into());
             }
