@@ -55,6 +55,8 @@ pub enum DomainError {
     },
     #[error("media_url {url:?} is not valid: {reason}")]
     InvalidMediaUrl { url: String, reason: &'static str },
+    #[error("invalid business calendar: {0}")]
+    InvalidCalendar(String),
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
 }

@@ -6,6 +6,7 @@
 //! that returns the [`RequestEvent`]s describing it, so the caller can persist state and history
 //! together.
 
+pub mod calendar;
 pub mod catalog;
 pub mod channel;
 pub mod contact;
@@ -17,6 +18,7 @@ pub mod request;
 pub mod status;
 pub mod time;
 
+pub use calendar::BusinessCalendar;
 pub use catalog::{
     AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, Department, Service,
     SlaTarget, SlaUnit,
