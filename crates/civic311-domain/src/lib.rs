@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod geo;
 pub mod ids;
+pub mod places;
 pub mod request;
 pub mod status;
 pub mod time;
@@ -28,6 +29,7 @@ pub use error::DomainError;
 pub use event::{Actor, EventKind, RequestEvent};
 pub use geo::{AreaRef, LatLong, Location};
 pub use ids::{AreaId, DepartmentCode, LayerId, ServiceCode, ServiceRequestId};
+pub use places::AreaIndex;
 pub use request::{
     Channel, Consent, HistoricalRequest, NewServiceRequest, Priority, Requester, ServiceRequest,
 };

@@ -19,6 +19,11 @@ impl Store {
         dispatch!(self, write, upsert_areas(layer.as_str(), name, areas))
     }
 
+    /// (layer, area, GeoJSON geometry) of every area that has a geometry.
+    pub async fn area_geometries(&self) -> Result<Vec<(String, String, String)>> {
+        dispatch!(self, read, area_geometries())
+    }
+
     /// Every area of `layer` with how many requests fall in it, busiest first.
     pub async fn area_counts(&self, layer: &LayerId) -> Result<Vec<(String, Option<String>, i64)>> {
         dispatch!(self, read, area_counts(layer.as_str()))

@@ -7,15 +7,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use civic311_domain::{Department, Service};
+use civic311_domain::{AreaId, AreaIndex, Department, LayerId, Service};
 use civic311_store::{Result, Store};
 
 /// How long a loaded catalog is used before it is read again.
 pub const CATALOG_TTL: Duration = Duration::from_secs(10);
 
-/// Services and departments, with names by code.
+/// Services and departments, with names by code, and the area layers as an index.
 #[derive(Debug, Default)]
 pub struct Catalog {
+    /// Where a point is: its neighborhood, council district... (one area per layer).
+    pub areas: AreaIndex,
     pub services: Vec<Service>,
     pub departments: Vec<Department>,
     pub service_names: HashMap<String, String>,
@@ -54,7 +56,20 @@ impl CatalogCache {
         };
         let services = store.services().await?;
         let departments = store.departments().await?;
+        let geometries = store.area_geometries().await?;
+        let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
+            Some((
+                LayerId::parse(layer.as_str()).ok()?,
+                AreaId::parse(area.as_str()).ok()?,
+                geometry.as_str(),
+            ))
+        });
+        let (areas, unusable) = AreaIndex::build(shapes);
+        for u in unusable.iter().take(5) {
+            tracing::warn!(layer = %u.area.layer, area = %u.area.area, reason = %u.reason, "area left out of the index");
+        }
         let catalog = Arc::new(Catalog {
+            areas,
             service_names: services
                 .iter()
                 .map(|s| (s.code.to_string(), s.name.clone()))

@@ -65,3 +65,11 @@ pub(crate) async fn contact_counts(pool: &Pool) -> Result<Vec<(String, i64)>> {
     .fetch_all(pool)
     .await?)
 }
+
+pub(crate) async fn area_geometries(pool: &Pool) -> Result<Vec<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT layer_id, area_id, geometry FROM areas WHERE geometry IS NOT NULL ORDER BY layer_id, area_id",
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -564,10 +564,14 @@ async fn post_request(
         }
         None => params.owned("media_url"),
     };
+    let mut location = location(&params)?;
+    if let Some(point) = location.point {
+        location.areas = names(state).await?.areas.locate(point);
+    }
     let new = NewServiceRequest {
         service_code,
         description: params.owned("description"),
-        location: location(&params)?,
+        location,
         channel: Channel::Open311Api,
         priority: Priority::Normal,
         requester: requester(&params)?,

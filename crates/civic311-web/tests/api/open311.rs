@@ -21,6 +21,7 @@ both_backends!(
     every_bad_input_gets_the_spec_error,
     updates_feed_and_resident_comments,
     media_upload_with_type_and_size_limits,
+    posted_requests_land_in_their_neighborhood,
     open_key_policy_and_jurisdictions
 );
 
@@ -975,4 +976,85 @@ async fn open_key_policy_and_jurisdictions(db: &TestDb) {
         .get_json("services.json?jurisdiction_id=chicago.gov")
         .await;
     assert_error(status, &body, 404, "chicago.gov");
+}
+
+/// POSTed points are placed in the loaded area layers. The check is Kansas City's own
+/// assignment: sample requests with coordinates and a neighborhood id (`nbh_id`) are re-filed at
+/// their coordinates, and the neighborhood civic311 finds must be the city's.
+async fn posted_requests_land_in_their_neighborhood(db: &TestDb) {
+    let testdata =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/kansas-city");
+    let (hoods, _) = civic311_import::areas::read_geojson_file(
+        &testdata.join("neighborhoods.geojson"),
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )
+    .unwrap();
+    let layer = civic311_domain::LayerId::parse("kc-neighborhoods").unwrap();
+    db.store
+        .upsert_areas(&layer, "Kansas City neighborhoods", &hoods)
+        .await
+        .unwrap();
+    let o = Open311App::start(db).await;
+    let mut rdr = csv::Reader::from_path(testdata.join("kc311_sample.csv")).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let (lat, long, nbh) = (col("LATITUDE"), col("LONGITUDE"), col("nbh_id"));
+    let mut checked = 0;
+    let mut agreed = 0;
+    for rec in rdr.records().map(Result::unwrap) {
+        let (Ok(y), Ok(x)) = (rec[lat].parse::<f64>(), rec[long].parse::<f64>()) else {
+            continue;
+        };
+        let city = rec[nbh].trim_end_matches(".0").to_owned();
+        if city.is_empty() || city == "0" || !(38.0..40.5).contains(&y) {
+            continue;
+        }
+        let (status, created) = o
+            .post_json(
+                "requests.json",
+                &[
+                    ("api_key", &o.key),
+                    ("service_code", "POTHOLE"),
+                    ("lat", &y.to_string()),
+                    ("long", &x.to_string()),
+                    ("attribute[SIZE]", "S"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        let id = created[0]["service_request_id"].as_str().unwrap();
+        let stored = o
+            .app
+            .store
+            .request(&civic311_domain::ServiceRequestId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let ours = stored
+            .location
+            .area_in("kc-neighborhoods")
+            .map(|a| a.to_string());
+        checked += 1;
+        if ours.as_deref() == Some(city.as_str()) {
+            agreed += 1;
+        }
+        if checked == 40 {
+            break;
+        }
+    }
+    assert_eq!(checked, 40);
+    // Points exactly on a border may go either way; the rest must agree.
+    assert!(
+        agreed >= 38,
+        "{agreed} of {checked} agree with the city's neighborhood"
+    );
+    let (_, r) = o
+        .get_json("requests.json?updated_after=2020-01-01&extensions=true&page_size=1")
+        .await;
+    assert_eq!(
+        r[0]["extended_attributes"]["areas"][0]["layer"],
+        "kc-neighborhoods"
+    );
 }
