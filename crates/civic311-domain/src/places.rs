@@ -5,14 +5,16 @@
 
 use std::str::FromStr;
 
-use geo::{Intersects, MultiPolygon, Point};
+use geo::{Intersects, MultiPolygon, Point, Polygon};
 use rstar::{AABB, RTree, RTreeObject};
 
 use crate::{AreaId, AreaRef, LatLong, LayerId};
 
+/// One polygon of an area (a multipolygon's parts are indexed apart, so an island's box does
+/// not make the whole area a candidate).
 struct Shape {
     area: AreaRef,
-    polygons: MultiPolygon<f64>,
+    polygon: Polygon<f64>,
     envelope: AABB<[f64; 2]>,
 }
 
@@ -72,20 +74,27 @@ impl AreaIndex {
         for (layer, area, geojson) in areas {
             let area = AreaRef { layer, area };
             match parse_polygons(geojson) {
-                Ok(polygons) => match geo::BoundingRect::bounding_rect(&polygons) {
-                    Some(r) => shapes.push(Shape {
-                        area,
-                        envelope: AABB::from_corners(
-                            [r.min().x, r.min().y],
-                            [r.max().x, r.max().y],
-                        ),
-                        polygons,
-                    }),
-                    None => unusable.push(UnusableArea {
-                        area,
-                        reason: "empty geometry".into(),
-                    }),
-                },
+                Ok(polygons) => {
+                    let before = shapes.len();
+                    for polygon in polygons {
+                        if let Some(r) = geo::BoundingRect::bounding_rect(&polygon) {
+                            shapes.push(Shape {
+                                area: area.clone(),
+                                envelope: AABB::from_corners(
+                                    [r.min().x, r.min().y],
+                                    [r.max().x, r.max().y],
+                                ),
+                                polygon,
+                            });
+                        }
+                    }
+                    if shapes.len() == before {
+                        unusable.push(UnusableArea {
+                            area,
+                            reason: "empty geometry".into(),
+                        });
+                    }
+                }
                 Err(reason) => unusable.push(UnusableArea { area, reason }),
             }
         }
@@ -97,6 +106,7 @@ impl AreaIndex {
         )
     }
 
+    /// Polygons indexed (an area with islands counts each).
     pub fn len(&self) -> usize {
         self.tree.size()
     }
@@ -111,7 +121,7 @@ impl AreaIndex {
         let mut hits: Vec<&AreaRef> = self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point([p.x(), p.y()]))
-            .filter(|s| s.polygons.intersects(&p))
+            .filter(|s| s.polygon.intersects(&p))
             .map(|s| &s.area)
             .collect();
         hits.sort();

@@ -262,39 +262,48 @@ async fn list_requests(state: &AppState, params: &Params, format: Format) -> Res
     let extensions = params.bool("extensions")?;
     let page = params.number("page", 1, 1..=u32::MAX)?;
     let page_size = params.number("page_size", DEFAULT_PAGE_SIZE, 1..=MAX_PAGE_SIZE)?;
+    // Every parameter is checked, even those a list of ids makes moot: a malformed one is an
+    // error, never silently ignored.
+    let ids: Vec<ServiceRequestId> = params
+        .list("service_request_id")
+        .into_iter()
+        .map(request_id)
+        .collect::<Result<_>>()?;
     let mut filter = RequestFilter::default();
-    let ids = params.list("service_request_id");
-    if !ids.is_empty() {
-        // The spec: a list of ids overrides every other argument.
-        filter.ids = ids.into_iter().map(request_id).collect::<Result<_>>()?;
-    } else {
-        for code in params.list("service_code") {
-            filter
-                .service_codes
-                .push(ServiceCode::parse(code).map_err(|_| {
-                    Open311Error::bad_request(format!("{code:?} is not a service_code"))
-                })?);
-        }
-        for status in params.list("status") {
-            match status.to_ascii_lowercase().as_str() {
-                "open" => filter.states.extend(["open", "in_progress", "on_hold"]),
-                "closed" => filter.states.push("closed"),
-                _ => {
-                    return Err(Open311Error::bad_request(format!(
-                        "status {status:?} must be open or closed"
-                    )));
-                }
+    for code in params.list("service_code") {
+        filter.service_codes.push(
+            ServiceCode::parse(code).map_err(|_| {
+                Open311Error::bad_request(format!("{code:?} is not a service_code"))
+            })?,
+        );
+    }
+    for status in params.list("status") {
+        match status.to_ascii_lowercase().as_str() {
+            "open" => filter.states.extend(["open", "in_progress", "on_hold"]),
+            "closed" => filter.states.push("closed"),
+            _ => {
+                return Err(Open311Error::bad_request(format!(
+                    "status {status:?} must be open or closed"
+                )));
             }
         }
-        let start = params.datetime("start_date", tz)?;
-        let end = params.datetime("end_date", tz)?;
-        let updated_after = params.datetime("updated_after", tz)?;
-        let updated_before = params.datetime("updated_before", tz)?;
-        if let (Some(s), Some(e)) = (start, end)
-            && s > e
-        {
-            return Err(Open311Error::bad_request("start_date is after end_date"));
-        }
+    }
+    let start = params.datetime("start_date", tz)?;
+    let end = params.datetime("end_date", tz)?;
+    let updated_after = params.datetime("updated_after", tz)?;
+    let updated_before = params.datetime("updated_before", tz)?;
+    if let (Some(s), Some(e)) = (start, end)
+        && s > e
+    {
+        return Err(Open311Error::bad_request("start_date is after end_date"));
+    }
+    if !ids.is_empty() {
+        // The spec: a list of ids overrides every other argument.
+        filter = RequestFilter {
+            ids,
+            ..RequestFilter::default()
+        };
+    } else {
         let window = Duration::days(DEFAULT_WINDOW_DAYS);
         filter.created_from = match (start, end) {
             (Some(s), _) => Some(s),

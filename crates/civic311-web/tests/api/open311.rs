@@ -672,7 +672,13 @@ async fn every_bad_input_gets_the_spec_error(db: &TestDb) {
     assert_eq!(before, after, "no refused request was written");
 
     // Reads.
-    let gets: [(&str, u16, &str); 10] = [
+    let gets: [(&str, u16, &str); 11] = [
+        // Moot under a list of ids, but still malformed.
+        (
+            "requests.json?service_request_id=1&start_date=6>b",
+            400,
+            "start_date",
+        ),
         ("requests/999999999.json", 404, "no service request"),
         ("requests/a%20b.json", 404, "no service request"),
         ("services/NOPE.json", 404, "unknown service_code"),

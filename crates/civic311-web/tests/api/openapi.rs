@@ -46,8 +46,10 @@ async fn schemathesis_finds_the_server_true_to_its_document(db: &TestDb) {
             &format!("{}/openapi.json", o.app.base),
             "--max-examples",
             "25",
+            // One worker: with two, hypothesis (schemathesis 4.32) sometimes fails with its own
+            // "AST constructor recursion depth mismatch" error, a thread-safety bug of its own.
             "--workers",
-            "2",
+            "1",
             "--seed",
             "311",
             "--checks",
