@@ -29,6 +29,18 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
+/// The source city: the real Kansas City sample on SQLite.
+async fn kansas_city() -> TestDb {
+    let city = TestDb::migrated(Backend::Sqlite).await.unwrap();
+    civic311_import::kansas_city::import_file(
+        &city.store,
+        &testdata("kansas-city/kc311_sample.csv"),
+    )
+    .await
+    .unwrap();
+    city
+}
+
 /// Serves `store` as an Open311 server on a random port; returns its base URL.
 async fn serve(store: Store) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -303,13 +315,7 @@ async fn capping_proxy(upstream: String, cap: u32) -> (String, tokio::sync::ones
 }
 
 async fn a_server_that_ignores_paging_and_caps_answers_is_read_by_splitting_windows(db: &TestDb) {
-    let city = TestDb::migrated(Backend::Sqlite).await.unwrap();
-    civic311_import::kansas_city::import_file(
-        &city.store,
-        &testdata("kansas-city/kc311_sample.csv"),
-    )
-    .await
-    .unwrap();
+    let city = kansas_city().await;
     let (upstream, _stop) = serve(city.store.clone()).await;
     let (base, _stop_proxy) = capping_proxy(upstream, 20).await;
     let (from, until) = (t("2019-07-01T00:00:00Z"), t("2020-07-01T00:00:00Z"));
@@ -344,13 +350,7 @@ async fn a_server_that_ignores_paging_and_caps_answers_is_read_by_splitting_wind
 
 /// `db` is the store the client pulls into; the source city is the real sample on SQLite.
 async fn pulls_a_window_of_our_own_feed_then_resumes_and_rereads_changes(db: &TestDb) {
-    let city = TestDb::migrated(Backend::Sqlite).await.unwrap();
-    civic311_import::kansas_city::import_file(
-        &city.store,
-        &testdata("kansas-city/kc311_sample.csv"),
-    )
-    .await
-    .unwrap();
+    let city = kansas_city().await;
     let (base, _stop) = serve(city.store.clone()).await;
 
     let (from, until) = (t("2019-07-01T00:00:00Z"), t("2020-07-01T00:00:00Z"));
