@@ -204,7 +204,9 @@ impl<'a> Client<'a> {
             query.push(("jurisdiction_id", j.clone()));
         }
         let mut delay = StdDuration::from_secs(2);
-        for attempt in 1..=4 {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             self.polite_wait().await;
             self.calls += 1;
             let sent = self.http.get(&url).query(&query).send().await;
@@ -257,7 +259,6 @@ impl<'a> Client<'a> {
             tokio::time::sleep(delay).await;
             delay *= 2;
         }
-        unreachable!("the loop returns on its last attempt")
     }
 }
 

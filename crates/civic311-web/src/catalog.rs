@@ -12,12 +12,16 @@ use civic311_store::{Result, Store};
 
 /// How long a loaded catalog is used before it is read again.
 pub const CATALOG_TTL: Duration = Duration::from_secs(10);
+/// How long the area index is kept across catalog reloads: rebuilding it parses every polygon
+/// of every layer (0.4 s for ten city-sized layers), and layers change even less than services.
+pub const AREAS_TTL: Duration = Duration::from_secs(300);
 
 /// Services and departments, with names by code, and the area layers as an index.
 #[derive(Debug, Default)]
 pub struct Catalog {
     /// Where a point is: its neighborhood, council district... (one area per layer).
-    pub areas: AreaIndex,
+    pub areas: Arc<AreaIndex>,
+    areas_loaded: Option<Instant>,
     pub services: Vec<Service>,
     pub departments: Vec<Department>,
     pub service_names: HashMap<String, String>,
@@ -38,7 +42,8 @@ impl CatalogCache {
     }
 
     pub async fn get(&self, store: &Store) -> Result<Arc<Catalog>> {
-        let _reload = match self.cached() {
+        let previous = self.cached();
+        let _reload = match previous.clone() {
             Some((at, catalog)) if at.elapsed() < CATALOG_TTL => return Ok(catalog),
             Some((_, stale)) => match self.reloading.try_lock() {
                 Ok(guard) => guard,
@@ -56,20 +61,15 @@ impl CatalogCache {
         };
         let services = store.services().await?;
         let departments = store.departments().await?;
-        let geometries = store.area_geometries().await?;
-        let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
-            Some((
-                LayerId::parse(layer.as_str()).ok()?,
-                AreaId::parse(area.as_str()).ok()?,
-                geometry.as_str(),
-            ))
-        });
-        let (areas, unusable) = AreaIndex::build(shapes);
-        for u in unusable.iter().take(5) {
-            tracing::warn!(layer = %u.area.layer, area = %u.area.area, reason = %u.reason, "area left out of the index");
-        }
+        let (areas, areas_loaded) = match previous.map(|(_, c)| c) {
+            Some(c) if c.areas_loaded.is_some_and(|at| at.elapsed() < AREAS_TTL) => {
+                (c.areas.clone(), c.areas_loaded)
+            }
+            _ => (Arc::new(load_areas(store).await?), Some(Instant::now())),
+        };
         let catalog = Arc::new(Catalog {
             areas,
+            areas_loaded,
             service_names: services
                 .iter()
                 .map(|s| (s.code.to_string(), s.name.clone()))
@@ -86,11 +86,20 @@ impl CatalogCache {
         }
         Ok(catalog)
     }
+}
 
-    /// Forgets the cached catalog, e.g. after this server changed it.
-    pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.loaded.write() {
-            *guard = None;
-        }
+async fn load_areas(store: &Store) -> Result<AreaIndex> {
+    let geometries = store.area_geometries().await?;
+    let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
+        Some((
+            LayerId::parse(layer.as_str()).ok()?,
+            AreaId::parse(area.as_str()).ok()?,
+            geometry.as_str(),
+        ))
+    });
+    let (areas, unusable) = AreaIndex::build(shapes);
+    for u in unusable.iter().take(5) {
+        tracing::warn!(layer = %u.area.layer, area = %u.area.area, reason = %u.reason, "area left out of the index");
     }
+    Ok(areas)
 }

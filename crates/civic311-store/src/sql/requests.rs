@@ -33,42 +33,40 @@ const AREAS_OF_KEYS: &str = if POSTGRES {
 const REQUESTS_PER_INSERT: usize = 1_000;
 const ROWS_PER_INSERT: usize = 5_000;
 
-const REQUEST_COLUMNS: &str = "INSERT INTO service_requests (id, service_code, status, \
-    status_reason, priority, description, lat, long, address, address_id, zip, channel, \
-    department_code, assignee, due_at, parent_key, attributes, updated_at, closed_at, \
-    created_at, version, media_url) ";
-// The same columns on update, as $1..$20 in the order `bind_request` binds them.
-const UPDATE_REQUEST: &str = "UPDATE service_requests SET service_code = $2, status = $3, \
-    status_reason = $4, priority = $5, description = $6, lat = $7, long = $8, address = $9, \
-    address_id = $10, zip = $11, channel = $12, department_code = $13, assignee = $14, \
-    due_at = $15, parent_key = (SELECT key FROM service_requests WHERE id = $16), \
-    attributes = $17, updated_at = $18, closed_at = $19, media_url = $20, \
-    version = version + 1 WHERE id = $1 AND version = $21";
+// The columns of a request that a change can touch, in the order `push_fields` binds them.
+macro_rules! request_fields {
+    () => {
+        "service_code, status, status_reason, priority, description, lat, long, address, \
+         address_id, zip, channel, department_code, assignee, due_at, parent_key, attributes, \
+         updated_at, closed_at, media_url"
+    };
+}
+const INSERT_REQUESTS: &str =
+    concat!("INSERT INTO service_requests (id, created_at, version, ", request_fields!(), ") ");
+const UPDATE_REQUEST: &str = concat!("UPDATE service_requests SET (", request_fields!(), ", version) = (");
 
-type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments>;
-
-fn bind_request<'q>(q: Query<'q>, r: &'q ServiceRequest) -> Query<'q> {
+// Binds `r`'s values of `request_fields!`; `parent` is the key of its parent, if any.
+fn push_fields(row: &mut sqlx::query_builder::Separated<'_, Db, &'static str>, r: &ServiceRequest, parent: Option<i64>) {
     let point = r.location.point;
-    q.bind(r.id.as_str())
-        .bind(r.service_code.as_str())
-        .bind(r.status.state())
-        .bind(r.status.reason())
-        .bind(r.priority.as_str())
-        .bind(r.description.as_deref())
-        .bind(point.map(|p| p.lat()))
-        .bind(point.map(|p| p.long()))
-        .bind(r.location.address.as_deref())
-        .bind(r.location.address_id.as_deref())
-        .bind(r.location.zip.as_deref())
-        .bind(r.channel.as_str())
-        .bind(r.department.as_ref().map(|d| d.as_str()))
-        .bind(r.assignee.as_deref())
-        .bind(r.due_at)
-        .bind(r.parent_id.as_ref().map(|p| p.as_str()))
-        .bind(Json(&r.attributes))
-        .bind(r.updated_at)
-        .bind(r.closed_at)
-        .bind(r.media_url.as_deref())
+    row.push_bind(r.service_code.as_str())
+        .push_bind(r.status.state())
+        .push_bind(r.status.reason())
+        .push_bind(r.priority.as_str())
+        .push_bind(r.description.as_deref())
+        .push_bind(point.map(|p| p.lat()))
+        .push_bind(point.map(|p| p.long()))
+        .push_bind(r.location.address.as_deref())
+        .push_bind(r.location.address_id.as_deref())
+        .push_bind(r.location.zip.as_deref())
+        .push_bind(r.channel.as_str())
+        .push_bind(r.department.as_ref().map(|d| d.as_str()))
+        .push_bind(r.assignee.as_deref())
+        .push_bind(r.due_at)
+        .push_bind(parent)
+        .push_bind(Json(&r.attributes))
+        .push_bind(r.updated_at)
+        .push_bind(r.closed_at)
+        .push_bind(r.media_url.as_deref());
 }
 
 async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
@@ -162,31 +160,11 @@ async fn insert_many(
     let mut keys = Vec::with_capacity(batch.len());
     for chunk in batch.chunks(REQUESTS_PER_INSERT) {
         let parents = parent_keys(conn, chunk).await?;
-        let mut q = QueryBuilder::<Db>::new(REQUEST_COLUMNS);
+        let mut q = QueryBuilder::<Db>::new(INSERT_REQUESTS);
         q.push_values(chunk, |mut row, (r, _)| {
-            let point = r.location.point;
-            row.push_bind(r.id.as_str())
-                .push_bind(r.service_code.as_str())
-                .push_bind(r.status.state())
-                .push_bind(r.status.reason())
-                .push_bind(r.priority.as_str())
-                .push_bind(r.description.as_deref())
-                .push_bind(point.map(|p| p.lat()))
-                .push_bind(point.map(|p| p.long()))
-                .push_bind(r.location.address.as_deref())
-                .push_bind(r.location.address_id.as_deref())
-                .push_bind(r.location.zip.as_deref())
-                .push_bind(r.channel.as_str())
-                .push_bind(r.department.as_ref().map(|d| d.as_str()))
-                .push_bind(r.assignee.as_deref())
-                .push_bind(r.due_at)
-                .push_bind(r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()).copied()))
-                .push_bind(Json(&r.attributes))
-                .push_bind(r.updated_at)
-                .push_bind(r.closed_at)
-                .push_bind(r.created_at)
-                .push_bind(0_i64)
-                .push_bind(r.media_url.as_deref());
+            row.push_bind(r.id.as_str()).push_bind(r.created_at).push_bind(0_i64);
+            let parent = r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()).copied());
+            push_fields(&mut row, r, parent);
         });
         q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
         let returned: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
@@ -204,11 +182,19 @@ async fn insert_many(
 
 // Saves a changed request if nobody saved it since `r.version`, then bumps `r.version`.
 async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[RequestEvent]) -> Result<()> {
-    let done = bind_request(sqlx::query(UPDATE_REQUEST), r)
-        .bind(r.version)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let parent: Option<i64> = match &r.parent_id {
+        Some(p) => sqlx::query_scalar("SELECT key FROM service_requests WHERE id = $1")
+            .bind(p.as_str())
+            .fetch_optional(&mut *conn)
+            .await?,
+        None => None,
+    };
+    let mut q = QueryBuilder::<Db>::new(UPDATE_REQUEST);
+    let mut row = q.separated(", ");
+    push_fields(&mut row, r, parent);
+    row.push("version + 1");
+    q.push(") WHERE id = ").push_bind(r.id.as_str()).push(" AND version = ").push_bind(r.version);
+    let done = q.build().execute(&mut *conn).await?.rows_affected();
     if done == 0 {
         let actual: Option<i64> =
             sqlx::query_scalar("SELECT version FROM service_requests WHERE id = $1")

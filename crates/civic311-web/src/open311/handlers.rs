@@ -197,7 +197,7 @@ fn discovery(state: &AppState, headers: &HeaderMap, format: Format) -> Reply {
 }
 
 async fn services(state: &AppState, format: Format) -> Result<Reply> {
-    let catalog = names(state).await?;
+    let catalog = catalog(state).await?;
     let wire: Vec<WireService> = catalog
         .services
         .iter()
@@ -218,7 +218,7 @@ async fn service_definition(state: &AppState, code: &str, format: Format) -> Res
     ))
 }
 
-async fn names(state: &AppState) -> Result<std::sync::Arc<crate::catalog::Catalog>> {
+async fn catalog(state: &AppState) -> Result<std::sync::Arc<crate::catalog::Catalog>> {
     Ok(state.catalog.get(&state.store).await?)
 }
 
@@ -233,7 +233,7 @@ async fn render_requests(
     requests: Vec<civic311_domain::ServiceRequest>,
     extensions: bool,
 ) -> Result<Value> {
-    let names = names(state).await?;
+    let names = catalog(state).await?;
     let mut histories: HashMap<String, Vec<StoredEvent>> = HashMap::new();
     if extensions {
         let ids: Vec<ServiceRequestId> = requests.iter().map(|r| r.id.clone()).collect();
@@ -551,17 +551,19 @@ async fn post_request(
             if format == Format::Xml { "xml" } else { "json" }
         ))
     };
-    if !names(state)
-        .await?
-        .services
-        .iter()
-        .any(|s| s.code == service_code)
+    let catalog = catalog(state).await?;
+    // The cache may be a few seconds old: ask the store before refusing.
+    if !catalog.services.iter().any(|s| s.code == service_code)
+        && state.store.service(&service_code).await?.is_none()
     {
-        // The cache may be a few seconds old: ask the store before refusing.
-        if state.store.service(&service_code).await?.is_none() {
-            return Err(not_in_catalog());
-        }
+        return Err(not_in_catalog());
     }
+    // Everything checkable is checked before the photo is stored.
+    let mut location = location(&params)?;
+    if let Some(point) = location.point {
+        location.areas = catalog.areas.locate(point);
+    }
+    let requester = requester(&params)?;
     let now = Utc::now();
     let media_url = match upload {
         Some(u) => {
@@ -573,17 +575,13 @@ async fn post_request(
         }
         None => params.owned("media_url"),
     };
-    let mut location = location(&params)?;
-    if let Some(point) = location.point {
-        location.areas = names(state).await?.areas.locate(point);
-    }
     let new = NewServiceRequest {
         service_code,
         description: params.owned("description"),
         location,
         channel: Channel::Open311Api,
         priority: Priority::Normal,
-        requester: requester(&params)?,
+        requester,
         attributes: params.attributes(),
         media_url,
     };
@@ -667,7 +665,7 @@ async fn list_updates(state: &AppState, params: &Params, format: Format) -> Resu
     for (id, e) in state.store.events_of(&noted).await? {
         histories.entry(id).or_default().push(e);
     }
-    let names = names(state).await?;
+    let names = catalog(state).await?;
     let updates: Vec<Value> = events
         .into_iter()
         .filter_map(|(id, e)| {

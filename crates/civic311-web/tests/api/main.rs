@@ -55,14 +55,17 @@ impl TestApp {
         }
     }
 
-    /// GETs a path and returns (status, JSON body).
-    pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// GETs a path and returns (status, JSON body).
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self.get(path).await;
         let status = resp.status().as_u16();
         let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(ct.starts_with("application/json"), "{path}: {ct}");
@@ -70,12 +73,7 @@ impl TestApp {
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let resp = self.get(path).await;
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 }
