@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod channel;
 pub mod contact;
+pub mod duplicates;
 pub mod error;
 pub mod event;
 pub mod geo;
@@ -25,6 +26,7 @@ pub use catalog::{
     SlaTarget, SlaUnit,
 };
 pub use contact::InformationalContact;
+pub use duplicates::{DuplicateRules, Suggestion};
 pub use error::DomainError;
 pub use event::{Actor, EventKind, RequestEvent};
 pub use geo::{AreaRef, LatLong, Location};

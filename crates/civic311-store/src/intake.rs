@@ -4,9 +4,25 @@
 use chrono::{DateTime, Utc};
 use civic311_domain::{Actor, NewServiceRequest, ServiceRequest, ServiceRequestId};
 use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::pool::dispatch;
 use crate::{Result, Store, StoreError};
+
+/// Most requests written in one filing transaction.
+const MAX_FILING_BATCH: usize = 128;
+
+/// A request waiting to be filed with its token.
+pub(crate) struct Filing {
+    pub new: NewServiceRequest,
+    pub actor: Actor,
+    pub now: DateTime<Utc>,
+    pub token: String,
+}
+
+pub(crate) type FilingQueue =
+    mpsc::UnboundedSender<(Filing, oneshot::Sender<Result<ServiceRequest>>)>;
 
 /// Longest accepted upload.
 pub const MAX_MEDIA_BYTES: usize = 5 * 1024 * 1024;
@@ -88,7 +104,9 @@ impl Store {
     }
 
     /// Files a request as [`Store::create_request`] does and records a fresh token for it in the
-    /// same transaction.
+    /// same transaction. Requests filed concurrently are written together, in one transaction
+    /// per batch (group commit): the single SQLite writer then takes a handful of statements
+    /// per batch instead of per request (docs/BENCHMARKS.md §2).
     pub async fn create_request_with_token(
         &self,
         new: NewServiceRequest,
@@ -96,12 +114,67 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(ServiceRequest, String)> {
         let token = random_hex(16)?;
-        let request = dispatch!(
-            self,
-            write,
-            create_request_with_token(new, actor, now, &token)
-        )?;
+        let filing = Filing {
+            new,
+            actor,
+            now,
+            token: token.clone(),
+        };
+        let (reply, filed) = oneshot::channel();
+        let queue = self.filings.get_or_init(|| self.start_filing());
+        if queue.send((filing, reply)).is_err() {
+            return Err(StoreError::corrupt("the filing task has stopped"));
+        }
+        let request = filed
+            .await
+            .map_err(|_| StoreError::corrupt("the filing task dropped a request"))??;
         Ok((request, token))
+    }
+
+    // Starts the task that writes queued filings in batches. It holds a clone of the store
+    // without the queue, so it ends when the last store handle is dropped.
+    fn start_filing(&self) -> FilingQueue {
+        let (queue, mut rx) =
+            mpsc::unbounded_channel::<(Filing, oneshot::Sender<Result<ServiceRequest>>)>();
+        let store = Store {
+            filings: Arc::new(OnceLock::new()),
+            ..self.clone()
+        };
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_FILING_BATCH {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let filings: Vec<&Filing> = batch.iter().map(|(f, _)| f).collect();
+                let results = match dispatch!(store, write, file_requests(&filings)) {
+                    Ok(results) => results,
+                    // One filing can fail a whole batch (say, a constraint its service broke):
+                    // file them one by one so only that one fails.
+                    Err(e) if batch.len() > 1 => {
+                        tracing::warn!(error = %e, filings = batch.len(), "batch filing failed; filing one by one");
+                        let mut results = Vec::with_capacity(batch.len());
+                        for f in filings {
+                            let one = dispatch!(store, write, file_requests(&[f]));
+                            results.push(one.and_then(|mut r| {
+                                r.pop()
+                                    .unwrap_or_else(|| Err(StoreError::corrupt("no result")))
+                            }));
+                        }
+                        results
+                    }
+                    Err(e) => vec![Err(e)],
+                };
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    // The caller may have gone (client disconnected): the request stays filed.
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        queue
     }
 
     pub async fn token(&self, token: &str) -> Result<TokenState> {

@@ -11,6 +11,7 @@ mod areas;
 mod backend;
 mod catalog;
 mod contacts;
+mod duplicates;
 mod error;
 mod intake;
 mod pool;

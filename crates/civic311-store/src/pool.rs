@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -82,6 +84,10 @@ pub(crate) enum Backend {
 pub struct Store {
     pub(crate) backend: Backend,
     pub(crate) url: DatabaseUrl,
+    /// Writes finished through this store and its clones (see [`Store::generation`]).
+    pub(crate) writes: Arc<AtomicU64>,
+    /// Open311 filings waiting to be written together (see `intake.rs`); started on first use.
+    pub(crate) filings: Arc<std::sync::OnceLock<crate::intake::FilingQueue>>,
 }
 
 impl fmt::Debug for Store {
@@ -92,8 +98,17 @@ impl fmt::Debug for Store {
 
 /// Calls the function of the same name in the configured backend's module (see `backend.rs`),
 /// with the `read` or `write` pool first. SQLite has two pools; PostgreSQL uses one for both.
+/// Every write bumps the store's generation once it is over, whether it succeeded or not.
 macro_rules! dispatch {
-    ($store:expr, $side:ident, $f:ident($($arg:expr),* $(,)?)) => {
+    ($store:expr, write, $f:ident($($arg:expr),* $(,)?)) => {{
+        let done = $crate::pool::dispatch!(@on $store, write, $f($($arg),*));
+        $store.writes.fetch_add(1, std::sync::atomic::Ordering::Release);
+        done
+    }};
+    ($store:expr, read, $f:ident($($arg:expr),* $(,)?)) => {
+        $crate::pool::dispatch!(@on $store, read, $f($($arg),*))
+    };
+    (@on $store:expr, $side:ident, $f:ident($($arg:expr),* $(,)?)) => {
         match &$store.backend {
             $crate::pool::Backend::Sqlite { $side: pool, .. } => {
                 $crate::backend::sqlite::$f(pool, $($arg),*).await
@@ -172,6 +187,8 @@ impl Store {
         Ok(Store {
             backend,
             url: url.clone(),
+            writes: Arc::new(AtomicU64::new(0)),
+            filings: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -181,6 +198,13 @@ impl Store {
         let store = Store::connect(url).await?;
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// A number that changes after every write made through this store or a clone of it: a
+    /// value computed from reads begun at generation `g` is current while the generation is
+    /// still `g`. Writes by other processes (other servers on one PostgreSQL) do not show here.
+    pub fn generation(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn url(&self) -> &DatabaseUrl {

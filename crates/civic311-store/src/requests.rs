@@ -77,7 +77,12 @@ pub struct EventFeed {
 
 impl Store {
     pub async fn request(&self, id: &ServiceRequestId) -> Result<Option<ServiceRequest>> {
-        dispatch!(self, read, request(id.as_str()))
+        dispatch!(self, read, request(id.as_str(), true))
+    }
+
+    /// [`Store::request`] for public outputs, without the requester.
+    pub async fn public_request(&self, id: &ServiceRequestId) -> Result<Option<ServiceRequest>> {
+        dispatch!(self, read, request(id.as_str(), false))
     }
 
     pub async fn requests(

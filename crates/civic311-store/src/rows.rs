@@ -7,24 +7,14 @@ use civic311_domain::{
     DepartmentCode, EventKind, LatLong, Location, Priority, RequestEvent, Requester, Service,
     ServiceCode, ServiceRequest, ServiceRequestId, SlaTarget, SlaUnit, Status,
 };
+use serde::Deserialize;
 use sqlx::types::Json;
 
 use crate::{Result, StoreError, StoredEvent};
 
-/// The columns of `service_requests` every query selects, with the parent's public id.
-macro_rules! request_select {
-    () => {
-        "SELECT r.key, r.id, r.service_code, r.status, r.status_reason, r.priority, \
-         r.description, r.lat, r.long, r.address, r.address_id, r.zip, r.channel, \
-         r.department_code, r.assignee, r.due_at, \
-         (SELECT p.id FROM service_requests p WHERE p.key = r.parent_key) AS parent_id, \
-         r.attributes, r.media_url, r.created_at, r.updated_at, r.closed_at, r.version \
-         FROM service_requests r"
-    };
-}
-pub(crate) use request_select;
-
-#[derive(sqlx::FromRow)]
+/// A request as the read queries return it: one JSON object per request, with the parent's
+/// public id and the request's areas as `[layer, area]` pairs (see `sql/requests.rs`).
+#[derive(serde::Deserialize)]
 pub(crate) struct RequestRow {
     pub key: i64,
     id: String,
@@ -33,7 +23,9 @@ pub(crate) struct RequestRow {
     status_reason: Option<String>,
     priority: String,
     description: Option<String>,
+    #[serde(deserialize_with = "number_or_text")]
     lat: Option<f64>,
+    #[serde(deserialize_with = "number_or_text")]
     long: Option<f64>,
     address: Option<String>,
     address_id: Option<String>,
@@ -49,6 +41,24 @@ pub(crate) struct RequestRow {
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     version: i64,
+    areas: Vec<(String, String)>,
+}
+
+/// A JSON number, or a number written as text (SQLite's coordinates, see `sql/requests.rs`).
+fn number_or_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Number(f64),
+        Text(String),
+    }
+    match Option::<Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(Number::Number(n)) => Ok(Some(n)),
+        Some(Number::Text(t)) => t.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 fn corrupt<E: std::fmt::Display>(key: i64) -> impl Fn(E) -> StoreError {
@@ -56,7 +66,7 @@ fn corrupt<E: std::fmt::Display>(key: i64) -> impl Fn(E) -> StoreError {
 }
 
 impl RequestRow {
-    /// Rebuilds the domain request; areas and requester are attached by the caller.
+    /// Rebuilds the domain request; the requester is attached by the caller.
     pub fn into_request(self) -> Result<ServiceRequest> {
         let c = corrupt(self.key);
         let point = match (self.lat, self.long) {
@@ -74,7 +84,21 @@ impl RequestRow {
                 address: self.address,
                 address_id: self.address_id,
                 zip: self.zip,
-                areas: Vec::new(),
+                areas: self
+                    .areas
+                    .into_iter()
+                    .map(|(layer, area)| {
+                        Ok(AreaRef {
+                            layer: civic311_domain::LayerId::parse(layer)?,
+                            area: civic311_domain::AreaId::parse(area)?,
+                        })
+                    })
+                    .collect::<std::result::Result<Vec<_>, civic311_domain::DomainError>>()
+                    .map(|mut areas| {
+                        areas.sort();
+                        areas
+                    })
+                    .map_err(&c)?,
             },
             channel: Channel::parse(&self.channel).map_err(&c)?,
             requester: None,
@@ -98,31 +122,6 @@ impl RequestRow {
             version: self.version,
         })
     }
-}
-
-/// Unpacks `key US layer US area RS ...` (ASCII unit and record separators, which ids cannot
-/// contain) into (request key, area), sorted by key then layer.
-pub(crate) fn unpack_areas(packed: &str) -> Result<Vec<(i64, AreaRef)>> {
-    let mut areas = Vec::new();
-    for item in packed.split('\u{1e}').filter(|i| !i.is_empty()) {
-        let mut parts = item.split('\u{1f}');
-        let (Some(key), Some(layer), Some(area), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(StoreError::corrupt(format!("area entry {item:?}")));
-        };
-        let key: i64 = key.parse().map_err(StoreError::corrupt)?;
-        let c = corrupt(key);
-        areas.push((
-            key,
-            AreaRef {
-                layer: civic311_domain::LayerId::parse(layer).map_err(&c)?,
-                area: civic311_domain::AreaId::parse(area).map_err(&c)?,
-            },
-        ));
-    }
-    areas.sort();
-    Ok(areas)
 }
 
 #[derive(sqlx::FromRow)]

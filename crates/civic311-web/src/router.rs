@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::CatalogCache;
-use crate::open311::Open311Config;
+use crate::open311::{Open311Config, ReplyCache};
 use crate::{api, open311, pages};
 
 #[derive(Clone)]
@@ -18,12 +18,15 @@ pub struct AppState {
     pub store: Store,
     pub open311: Arc<Open311Config>,
     pub catalog: Arc<CatalogCache>,
+    /// Open311 GET replies served again to clients asking the same URL.
+    pub replies: Arc<ReplyCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, open311: Open311Config) -> AppState {
         AppState {
             store,
+            replies: Arc::new(ReplyCache::new(open311.cache_ttl)),
             open311: Arc::new(open311),
             catalog: Arc::new(CatalogCache::default()),
         }
@@ -37,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/api/v1/requests", get(api::requests::list))
         .route("/api/v1/requests/{id}", get(api::requests::show))
+        .route(
+            "/api/v1/requests/{id}/duplicates",
+            get(api::requests::duplicates),
+        )
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
         .merge(open311::routes())

@@ -36,6 +36,8 @@ struct RawOpen311 {
     require_api_key: bool,
     contact: String,
     key_service: String,
+    /// Milliseconds a GET reply is served again to clients asking the same URL (0: off).
+    cache_ms: u64,
 }
 
 impl Default for RawOpen311 {
@@ -46,6 +48,7 @@ impl Default for RawOpen311 {
             require_api_key: d.require_api_key,
             contact: d.contact,
             key_service: d.key_service,
+            cache_ms: u64::try_from(d.cache_ttl.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -147,6 +150,7 @@ impl Config {
                 public_url: raw.public_url,
                 contact: raw.open311.contact,
                 key_service: raw.open311.key_service,
+                cache_ttl: std::time::Duration::from_millis(raw.open311.cache_ms),
             },
         })
     }

@@ -26,23 +26,85 @@ pub(crate) async fn revoke_api_keys(pool: &Pool, name: &str, now: DateTime<Utc>)
         .rows_affected())
 }
 
-pub(crate) async fn create_request_with_token(
+// Files requests, each with its token, in one transaction: the Open311 POSTs that queued while
+// the previous batch was written (group commit, see intake.rs). A request the rules refuse gets
+// its own error and is not written; the others are. A database error fails the whole batch and
+// writes nothing.
+pub(crate) async fn file_requests(
     pool: &Pool,
-    new: NewServiceRequest,
-    actor: Actor,
-    now: DateTime<Utc>,
-    token: &str,
-) -> Result<ServiceRequest> {
+    filings: &[&crate::intake::Filing],
+) -> Result<Vec<Result<ServiceRequest>>> {
     let mut tx = pool.begin().await?;
-    let (key, request) = create_in(&mut tx, new, actor, now).await?;
-    sqlx::query("INSERT INTO request_tokens (token, request_key, created_at) VALUES ($1, $2, $3)")
-        .bind(token)
-        .bind(key)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let mut q = QueryBuilder::<Db>::new("SELECT * FROM services WHERE code IN (");
+    let mut list = q.separated(", ");
+    for f in filings {
+        list.push_bind(f.new.service_code.as_str().to_owned());
+    }
+    q.push(")");
+    let services: Vec<ServiceRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+    let services = services
+        .into_iter()
+        .map(|row| {
+            let service = row.into_service()?;
+            Ok((service.code.to_string(), service))
+        })
+        .collect::<Result<std::collections::HashMap<String, _>>>()?;
+    let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
+    let mut results: Vec<Option<Result<ServiceRequest>>> = filings.iter().map(|_| None).collect();
+    // The requests (with their events) still to be given a free number and written, and the
+    // index of the filing each came from.
+    let mut pending = Vec::new();
+    let mut origin = Vec::new();
+    for (i, f) in filings.iter().enumerate() {
+        let code = f.new.service_code.as_str();
+        let opened = services
+            .get(code)
+            .ok_or_else(|| DomainError::UnknownService(code.to_owned()))
+            .and_then(|s| ServiceRequest::open(placeholder.clone(), f.new.clone(), s, f.actor.clone(), f.now));
+        match opened {
+            Ok(r) => {
+                pending.push(r);
+                origin.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e.into())),
+        }
+    }
+    let mut filed: Vec<(usize, i64)> = Vec::with_capacity(pending.len());
+    // Imported requests keep their source's ids, which may collide with our numbers: a request
+    // whose number is taken goes round again with the next free one.
+    while !pending.is_empty() {
+        let numbers = next_numbers(&mut tx, pending.len()).await?;
+        for ((r, _), n) in pending.iter_mut().zip(numbers) {
+            r.id = ServiceRequestId::parse(n.to_string()).map_err(StoreError::corrupt)?;
+        }
+        let keys = insert_many(&mut tx, &pending).await?;
+        let (mut again, mut again_origin) = (Vec::new(), Vec::new());
+        for ((request, i), key) in pending.into_iter().zip(origin).zip(keys) {
+            match key {
+                Some(key) => {
+                    filed.push((i, key));
+                    results[i] = Some(Ok(request.0));
+                }
+                None => {
+                    again.push(request);
+                    again_origin.push(i);
+                }
+            }
+        }
+        (pending, origin) = (again, again_origin);
+    }
+    if !filed.is_empty() {
+        let mut q = QueryBuilder::<Db>::new("INSERT INTO request_tokens (token, request_key, created_at) ");
+        q.push_values(&filed, |mut row, (i, key)| {
+            row.push_bind(filings[*i].token.as_str()).push_bind(*key).push_bind(filings[*i].now);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
     tx.commit().await?;
-    Ok(request)
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::corrupt("a filing was neither filed nor refused"))))
+        .collect())
 }
 
 pub(crate) async fn token(pool: &Pool, token: &str) -> Result<Option<Option<String>>> {

@@ -8,26 +8,71 @@ use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
 
 use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
-use crate::rows::{EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow, request_select};
+use crate::rows::{EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow};
 use crate::{Result, StoreError};
 
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as Database>::Connection;
 
-const NEXT_REQUEST_NUMBER: &str = if POSTGRES {
-    "SELECT nextval('service_request_number')"
-} else {
-    "UPDATE id_counters SET next = next + 1 WHERE name = 'service_request' RETURNING next - 1"
-};
+// `n` fresh request numbers.
+async fn next_numbers(conn: &mut Conn, n: usize) -> Result<Vec<i64>> {
+    let n = i64::try_from(n).map_err(StoreError::corrupt)?;
+    if POSTGRES {
+        Ok(sqlx::query_scalar("SELECT nextval('service_request_number') FROM generate_series(1, $1)")
+            .bind(n)
+            .fetch_all(&mut *conn)
+            .await?)
+    } else {
+        let first: i64 = sqlx::query_scalar(
+            "UPDATE id_counters SET next = next + $1 WHERE name = 'service_request' RETURNING next - $1",
+        )
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((first..first + n).collect())
+    }
+}
 const LOCK: &str = if POSTGRES { " FOR UPDATE" } else { "" };
-// `key US layer US area RS key US layer US area ...` for the request keys that follow.
-const AREAS_OF_KEYS: &str = if POSTGRES {
-    "SELECT string_agg(request_key::text || chr(31) || layer_id || chr(31) || area_id, chr(30)) \
-     FROM request_areas WHERE request_key IN "
+// Reads return a page of requests as ONE text value, a JSON array with an object per request
+// (`rows::RequestRow`) that carries its parent's id and its areas. SQLite hands every result row
+// from its worker thread to the async side and copies each of its values; one value per page
+// instead of ~25 per request made lists several times faster (docs/BENCHMARKS.md §2). `$json`
+// marks SQLite values as JSON so that they nest instead of being quoted as strings. SQLite writes
+// JSON numbers with 15 significant digits, which loses coordinates; they go as text with 17,
+// which gives back the very same f64.
+macro_rules! request_json {
+    ($object:literal, $array:literal, $agg:literal, $json:literal, $lat:literal, $long:literal) => {
+        concat!(
+            "SELECT CAST(COALESCE(", $agg, "(", $object, "(",
+            "'key', r.key, 'id', r.id, 'service_code', r.service_code, 'status', r.status, ",
+            "'status_reason', r.status_reason, 'priority', r.priority, 'description', r.description, ",
+            "'lat', ", $lat, ", 'long', ", $long, ", 'address', r.address, 'address_id', r.address_id, ",
+            "'zip', r.zip, 'channel', r.channel, 'department_code', r.department_code, ",
+            "'assignee', r.assignee, 'due_at', r.due_at, ",
+            "'parent_id', (SELECT p.id FROM service_requests p WHERE p.key = r.parent_key), ",
+            "'attributes', ", $json, "(r.attributes), 'media_url', r.media_url, ",
+            "'created_at', r.created_at, 'updated_at', r.updated_at, 'closed_at', r.closed_at, ",
+            "'version', r.version, ",
+            "'areas', ", $json, "((SELECT COALESCE(", $agg, "(", $array, "(a.layer_id, a.area_id)), '[]') ",
+            "FROM request_areas a WHERE a.request_key = r.key)))), '[]') AS TEXT) ",
+            "FROM (SELECT * FROM service_requests r"
+        )
+    };
+}
+// Followed by a filter, an order and a limit, then `)` and `REQUESTS_END`.
+const REQUESTS_JSON: &str = if POSTGRES {
+    request_json!("json_build_object", "json_build_array", "json_agg", "", "r.lat", "r.long")
 } else {
-    "SELECT group_concat(request_key || char(31) || layer_id || char(31) || area_id, char(30)) \
-     FROM request_areas WHERE request_key IN "
+    request_json!(
+        "json_object",
+        "json_array",
+        "json_group_array",
+        "json",
+        "iif(r.lat IS NULL, NULL, printf('%!.17g', r.lat))",
+        "iif(r.long IS NULL, NULL, printf('%!.17g', r.long))"
+    )
 };
+const REQUESTS_END: &str = " r";
 
 // Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const REQUESTS_PER_INSERT: usize = 1_000;
@@ -218,15 +263,11 @@ async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[Re
 
 // Loads one request (locked for update on PostgreSQL) with its parts.
 async fn load_in(conn: &mut Conn, id: &str) -> Result<(i64, ServiceRequest)> {
-    let sql = format!("{} WHERE r.id = $1{LOCK}", request_select!());
-    let row: Option<RequestRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound { what: "service request", id: id.into() })?;
-    let key = row.key;
-    let mut all = attach(conn, vec![row], true).await?;
-    Ok((key, all.remove(0)))
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    q.push(" WHERE r.id = ").push_bind(id).push(LOCK).push(")").push(REQUESTS_END);
+    let mut all = fetch_requests(conn, q, true).await?;
+    let r = all.pop().ok_or_else(|| StoreError::NotFound { what: "service request", id: id.into() })?;
+    Ok(r)
 }
 
 // Appends `(k1, k2, ...)` as bound parameters.
@@ -239,49 +280,40 @@ fn push_keys<'a>(q: &'a mut QueryBuilder<Db>, keys: &[i64]) -> &'a mut QueryBuil
     q.push(")")
 }
 
-// Turns rows into requests, loading their areas and (with `people`) requesters.
-async fn attach(conn: &mut Conn, rows: Vec<RequestRow>, people: bool) -> Result<Vec<ServiceRequest>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let keys: Vec<i64> = rows.iter().map(|r| r.key).collect();
-    // All the areas of the page in one text value: sqlx hands every SQLite row to the async
-    // side through a channel, and a page of 50 requests has ~100 area rows.
-    let mut q = QueryBuilder::<Db>::new(AREAS_OF_KEYS);
-    push_keys(&mut q, &keys);
-    let packed: Option<String> = q.build_query_scalar().fetch_one(&mut *conn).await?;
-    let areas = crate::rows::unpack_areas(packed.as_deref().unwrap_or(""))?;
-    let mut people: Vec<RequesterRow> = if people {
+// Runs a `REQUESTS_JSON` query and returns its requests (with their keys) newest first, with
+// their requesters when `people` is set.
+async fn fetch_requests(
+    conn: &mut Conn,
+    mut q: QueryBuilder<Db>,
+    people: bool,
+) -> Result<Vec<(i64, ServiceRequest)>> {
+    let page: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+    let rows: Vec<RequestRow> =
+        serde_json::from_str(&page).map_err(|e| StoreError::corrupt(format!("request page: {e}")))?;
+    let mut requests = rows
+        .into_iter()
+        .map(|row| Ok((row.key, row.into_request()?)))
+        .collect::<Result<Vec<_>>>()?;
+    requests.sort_by(|(ka, a), (kb, b)| (b.created_at, kb).cmp(&(a.created_at, ka)));
+    if people && !requests.is_empty() {
+        let keys: Vec<i64> = requests.iter().map(|(k, _)| *k).collect();
         let mut q = QueryBuilder::<Db>::new("SELECT * FROM requesters WHERE request_key IN ");
         push_keys(&mut q, &keys);
-        q.build_query_as().fetch_all(&mut *conn).await?
-    } else {
-        Vec::new()
-    };
-    let mut areas_by_key: std::collections::HashMap<i64, Vec<AreaRef>> = Default::default();
-    for (key, area) in areas {
-        areas_by_key.entry(key).or_default().push(area);
+        let people: Vec<RequesterRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+        let mut by_key: std::collections::HashMap<i64, RequesterRow> =
+            people.into_iter().map(|p| (p.request_key, p)).collect();
+        for (key, r) in &mut requests {
+            r.requester = by_key.remove(key).map(Into::into);
+        }
     }
-    rows.into_iter()
-        .map(|row| {
-            let key = row.key;
-            let mut r = row.into_request()?;
-            r.location.areas = areas_by_key.remove(&key).unwrap_or_default();
-            if let Some(i) = people.iter().position(|p| p.request_key == key) {
-                r.requester = Some(people.swap_remove(i).into());
-            }
-            Ok(r)
-        })
-        .collect()
+    Ok(requests)
 }
 
-pub(crate) async fn request(pool: &Pool, id: &str) -> Result<Option<ServiceRequest>> {
+pub(crate) async fn request(pool: &Pool, id: &str, people: bool) -> Result<Option<ServiceRequest>> {
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    q.push(" WHERE r.id = ").push_bind(id).push(")").push(REQUESTS_END);
     let mut conn = pool.acquire().await?;
-    match load_in(&mut conn, id).await {
-        Ok((_, r)) => Ok(Some(r)),
-        Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(fetch_requests(&mut conn, q, people).await?.pop().map(|(_, r)| r))
 }
 
 fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
@@ -340,15 +372,54 @@ pub(crate) async fn requests(
     page: Page,
     people: bool,
 ) -> Result<Vec<ServiceRequest>> {
-    let mut q = QueryBuilder::<Db>::new(request_select!());
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     push_filter(&mut q, f);
     q.push(" ORDER BY r.created_at DESC, r.key DESC LIMIT ")
         .push_bind(i64::from(page.limit))
         .push(" OFFSET ")
-        .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
+        .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
+        .push(")")
+        .push(REQUESTS_END);
     let mut conn = pool.acquire().await?;
-    let rows: Vec<RequestRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    attach(&mut conn, rows, people).await
+    Ok(fetch_requests(&mut conn, q, people).await?.into_iter().map(|(_, r)| r).collect())
+}
+
+pub(crate) async fn duplicate_candidates(
+    pool: &Pool,
+    c: &crate::duplicates::CandidateQuery,
+) -> Result<Vec<ServiceRequest>> {
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    q.push(" WHERE r.service_code IN (");
+    let mut list = q.separated(", ");
+    for code in &c.service_codes {
+        list.push_bind(code.as_str().to_owned());
+    }
+    q.push(") AND r.created_at >= ")
+        .push_bind(c.from)
+        .push(" AND r.created_at < ")
+        .push_bind(c.before)
+        .push(" AND NOT (r.status = 'closed' AND r.status_reason = 'duplicate') AND (1 = 0");
+    if let Some((south, north, west, east)) = c.bbox {
+        q.push(" OR (r.lat BETWEEN ")
+            .push_bind(south)
+            .push(" AND ")
+            .push_bind(north)
+            .push(" AND r.long BETWEEN ")
+            .push_bind(west)
+            .push(" AND ")
+            .push_bind(east)
+            .push(")");
+    }
+    if let Some(address) = &c.address {
+        // Exact match here; the scoring compares normalized addresses.
+        q.push(" OR UPPER(r.address) = UPPER(").push_bind(address.clone()).push(")");
+    }
+    q.push(") ORDER BY r.created_at DESC LIMIT ")
+        .push_bind(i64::from(c.limit))
+        .push(")")
+        .push(REQUESTS_END);
+    let mut conn = pool.acquire().await?;
+    Ok(fetch_requests(&mut conn, q, false).await?.into_iter().map(|(_, r)| r).collect())
 }
 
 pub(crate) async fn count_requests(pool: &Pool, f: &RequestFilter) -> Result<i64> {
@@ -448,7 +519,7 @@ async fn create_in(
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
     let mut one = [ServiceRequest::open(placeholder, new, &service, actor, now)?];
     loop {
-        let number: i64 = sqlx::query_scalar(NEXT_REQUEST_NUMBER).fetch_one(&mut *conn).await?;
+        let number = next_numbers(&mut *conn, 1).await?[0];
         one[0].0.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;
         if let Some(key) = insert_many(&mut *conn, &one).await?[0] {
             let [(request, _)] = one;

@@ -1,8 +1,10 @@
-use civic311_domain::{Actor, Priority, Status};
-use civic311_store::StoreError;
+use civic311_domain::{
+    Actor, AreaId, DomainError, Priority, ServiceRequest, ServiceRequestId, Status,
+};
+use civic311_store::{StoreError, TokenState};
 use civic311_testkit::{TestDb, both_backends};
 
-use crate::{at, file, seed_catalog};
+use crate::{at, file, new_request, seed_catalog};
 
 both_backends!(
     stale_save_is_refused_and_overwrites_nothing,
@@ -113,4 +115,113 @@ async fn concurrent_editors_one_wins(db: &TestDb) {
     let stored = store.request(&r.id).await.unwrap().unwrap();
     assert_eq!(stored.version, 1);
     assert_eq!(store.events(&r.id).await.unwrap().len(), 3);
+}
+
+both_backends!(concurrent_filings_are_each_written_once);
+
+/// Open311 POSTs that arrive together are written together (group commit). Each still gets its
+/// own number and token, a refused one fails alone, and numbers taken by imported requests are
+/// skipped.
+async fn concurrent_filings_are_each_written_once(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let first = file(store, "pothole", at(1, 9)).await;
+    let next: i64 = first.id.as_str().parse().unwrap();
+    // Imported requests that hold two of the numbers the filings would get next.
+    let taken: Vec<String> = [next + 1, next + 3].iter().map(i64::to_string).collect();
+    let service = store
+        .service(&crate::code("pothole"))
+        .await
+        .unwrap()
+        .unwrap();
+    let imported: Vec<_> = taken
+        .iter()
+        .map(|id| {
+            ServiceRequest::open(
+                ServiceRequestId::parse(id.as_str()).unwrap(),
+                new_request("pothole"),
+                &service,
+                Actor::System,
+                at(1, 10),
+            )
+            .unwrap()
+        })
+        .collect();
+    store.insert_requests(&imported).await.unwrap();
+
+    let mut filings = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = store.clone();
+        filings.spawn(async move {
+            let mut new = new_request(if i % 2 == 0 {
+                "pothole"
+            } else {
+                "trash-missed"
+            });
+            new.description = Some(format!("filing {i}"));
+            if i % 10 == 3 {
+                new.service_code = crate::code("unicorns");
+            }
+            if i == 17 {
+                // Two areas in one layer: the database refuses it (one area per layer), which
+                // fails its batch; the others in that batch must still be filed.
+                let mut twice = new.location.areas[0].clone();
+                twice.area = AreaId::parse("77").unwrap();
+                new.location.areas.push(twice);
+            }
+            (
+                i,
+                store
+                    .create_request_with_token(new, Actor::Resident, at(2, 9))
+                    .await,
+            )
+        });
+    }
+    let mut filed = Vec::new();
+    while let Some(done) = filings.join_next().await {
+        let (i, result) = done.unwrap();
+        match (i % 10 == 3, i == 17, result) {
+            (true, _, Err(StoreError::Domain(DomainError::UnknownService(code)))) => {
+                assert_eq!(code, "unicorns")
+            }
+            (false, true, Err(StoreError::Database(_))) => {}
+            (false, false, Ok((request, token))) => filed.push((i, request, token)),
+            (_, _, other) => panic!("filing {i}: {other:?}"),
+        }
+    }
+    assert_eq!(filed.len(), 35);
+    let mut ids: Vec<&str> = filed.iter().map(|(_, r, _)| r.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 35, "every filing has its own number");
+    for (i, request, token) in &filed {
+        assert!(
+            !taken.contains(&request.id.to_string()),
+            "{} was taken",
+            request.id
+        );
+        assert_eq!(
+            request.description.as_deref(),
+            Some(format!("filing {i}").as_str())
+        );
+        assert_eq!(
+            store.token(token).await.unwrap(),
+            TokenState::Filed(request.id.clone())
+        );
+        let stored = store.request(&request.id).await.unwrap().unwrap();
+        assert_eq!(&stored, request);
+        let kinds: Vec<_> = store
+            .events(&request.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event.kind.name())
+            .collect();
+        assert_eq!(kinds, ["created", "routed"]);
+    }
+    assert_eq!(
+        store.request_counts().await.unwrap().total,
+        1 + 2 + 35,
+        "nothing refused was written, nothing filed was lost"
+    );
 }

@@ -1,8 +1,8 @@
-//! `GET /api/v1/requests` and `GET /api/v1/requests/{id}`.
+//! `GET /api/v1/requests`, `GET /api/v1/requests/{id}` and its duplicate suggestions.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use civic311_domain::{ServiceCode, ServiceRequestId};
+use civic311_domain::{DuplicateRules, ServiceCode, ServiceRequestId};
 use civic311_store::{Page, RequestFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -82,11 +82,58 @@ pub async fn show(
     let id = ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let request = state
         .store
-        .request(&id)
+        .public_request(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
     let history = public_history(state.store.events(&id).await?);
     Ok(Json(
         json!({ "request": PublicRequest::from(request), "history": history }),
     ))
+}
+
+/// `GET /api/v1/requests/{id}/duplicates`: the earlier requests this one most likely
+/// duplicates, best first, each with its score and why (see `civic311_domain::duplicates`).
+pub async fn duplicates(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let request = state
+        .store
+        .public_request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let catalog = state.catalog.get(&state.store).await?;
+    let rules = DuplicateRules::default();
+    let suggestions = state
+        .store
+        .suggest_duplicates(&request, &catalog.services, &rules)
+        .await?;
+    let ids: Vec<ServiceRequestId> = suggestions.iter().map(|s| s.id.clone()).collect();
+    let filter = RequestFilter {
+        ids,
+        ..RequestFilter::default()
+    };
+    let page = Page {
+        limit: MAX_PAGE_SIZE,
+        offset: 0,
+    };
+    let mut found = state.store.public_requests(&filter, page).await?;
+    let suggestions: Vec<Value> = suggestions
+        .into_iter()
+        .filter_map(|s| {
+            let i = found.iter().position(|r| r.id == s.id)?;
+            Some(json!({ "suggestion": s, "request": PublicRequest::from(found.swap_remove(i)) }))
+        })
+        .collect();
+    Ok(Json(json!({
+        "request_id": id,
+        "rules": {
+            "radius_m": rules.radius_m,
+            "window_days": rules.window_days,
+            "grace_days": rules.grace_days,
+            "min_score": rules.min_score,
+        },
+        "suggestions": suggestions,
+    })))
 }

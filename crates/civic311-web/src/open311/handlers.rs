@@ -57,22 +57,32 @@ pub async fn get_top(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let (name, ext) = Format::split(&file);
-    let format = ext.unwrap_or(Format::Json);
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let reply = async {
-        let format = format_of(ext, &file)?;
-        check_jurisdiction(&state, &params)?;
-        match name {
-            "discovery" => Ok(discovery(&state, &headers, format)),
-            "services" => services(&state, format).await,
-            "requests" => list_requests(&state, &params, format).await,
-            "servicerequestupdates" => list_updates(&state, &params, format).await,
-            _ => Err(Open311Error::not_found(format!("no such resource: {name}"))),
+    let query = query.unwrap_or_default();
+    let key = format!("{file}?{query}");
+    let generation = state.store.generation();
+    let render = async {
+        let (name, ext) = Format::split(&file);
+        let format = ext.unwrap_or(Format::Json);
+        let params = Params::parse(query.as_bytes());
+        let reply = async {
+            let format = format_of(ext, &file)?;
+            check_jurisdiction(&state, &params)?;
+            match name {
+                "discovery" => Ok(discovery(&state, &headers, format)),
+                "services" => services(&state, format).await,
+                "requests" => list_requests(&state, &params, format).await,
+                "servicerequestupdates" => list_updates(&state, &params, format).await,
+                _ => Err(Open311Error::not_found(format!("no such resource: {name}"))),
+            }
         }
+        .await;
+        finish(format, reply)
+    };
+    // Discovery names the Host it was asked on: not shared between clients.
+    if file.starts_with("discovery") {
+        return render.await;
     }
-    .await;
-    finish(format, reply)
+    state.replies.reply(key, generation, render).await
 }
 
 pub async fn get_item(
@@ -80,21 +90,27 @@ pub async fn get_item(
     Path((dir, file)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (item, ext) = Format::split(&file);
-    let format = ext.unwrap_or(Format::Json);
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let reply = async {
-        let format = format_of(ext, &file)?;
-        check_jurisdiction(&state, &params)?;
-        match dir.as_str() {
-            "services" => service_definition(&state, item, format).await,
-            "requests" => one_request(&state, item, &params, format).await,
-            "tokens" => token(&state, item, format).await,
-            _ => Err(Open311Error::not_found(format!("no such resource: {dir}"))),
+    let query = query.unwrap_or_default();
+    let key = format!("{dir}/{file}?{query}");
+    let generation = state.store.generation();
+    let render = async {
+        let (item, ext) = Format::split(&file);
+        let format = ext.unwrap_or(Format::Json);
+        let params = Params::parse(query.as_bytes());
+        let reply = async {
+            let format = format_of(ext, &file)?;
+            check_jurisdiction(&state, &params)?;
+            match dir.as_str() {
+                "services" => service_definition(&state, item, format).await,
+                "requests" => one_request(&state, item, &params, format).await,
+                "tokens" => token(&state, item, format).await,
+                _ => Err(Open311Error::not_found(format!("no such resource: {dir}"))),
+            }
         }
-    }
-    .await;
-    finish(format, reply)
+        .await;
+        finish(format, reply)
+    };
+    state.replies.reply(key, generation, render).await
 }
 
 pub async fn post_top(
@@ -332,7 +348,7 @@ async fn list_requests(state: &AppState, params: &Params, format: Format) -> Res
 async fn one_request(state: &AppState, id: &str, params: &Params, format: Format) -> Result<Reply> {
     let unknown = || Open311Error::not_found(format!("no service request {id:?}"));
     let id = ServiceRequestId::parse(id).map_err(|_| unknown())?;
-    let request = state.store.request(&id).await?.ok_or_else(unknown)?;
+    let request = state.store.public_request(&id).await?.ok_or_else(unknown)?;
     let extensions = params.bool("extensions")?;
     Ok(Reply::ok(
         format,

@@ -8,6 +8,7 @@
 //! or malformed parameter or a request the rules refuse, 403 for a wrong API key, 404 for an
 //! unknown jurisdiction, service, request, token or path.
 
+mod cache;
 mod error;
 mod format;
 mod handlers;
@@ -19,6 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 use chrono_tz::Tz;
 
+pub use cache::ReplyCache;
 pub use error::Open311Error;
 pub use format::{Format, to_xml};
 
@@ -40,6 +42,9 @@ pub struct Open311Config {
     pub contact: String,
     /// Discovery's `key_service`: where developers get an API key.
     pub key_service: String,
+    /// How long a GET reply may be served again to other clients asking the same URL; any write
+    /// through this server ends it sooner. Zero turns the cache off.
+    pub cache_ttl: std::time::Duration,
 }
 
 impl Default for Open311Config {
@@ -51,6 +56,7 @@ impl Default for Open311Config {
             public_url: None,
             contact: "Your city's 311 office".into(),
             key_service: "Ask the city's 311 office for an API key".into(),
+            cache_ttl: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -22,7 +22,8 @@ both_backends!(
     updates_feed_and_resident_comments,
     media_upload_with_type_and_size_limits,
     posted_requests_land_in_their_neighborhood,
-    open_key_policy_and_jurisdictions
+    open_key_policy_and_jurisdictions,
+    replies_are_shared_until_a_write_or_their_time_is_up
 );
 
 /// A closed and an open request of the real sample.
@@ -1063,4 +1064,77 @@ async fn posted_requests_land_in_their_neighborhood(db: &TestDb) {
         r[0]["extended_attributes"]["areas"][0]["layer"],
         "kc-neighborhoods"
     );
+}
+
+/// GET replies are kept and served again (the micro-cache): a write through the same server ends
+/// that at once; a write by another server sharing the database shows once the kept reply's
+/// time is up.
+async fn replies_are_shared_until_a_write_or_their_time_is_up(db: &TestDb) {
+    let ttl = std::time::Duration::from_secs(2);
+    let config = Open311Config {
+        cache_ttl: ttl,
+        ..kc_config()
+    };
+    let o = Open311App::start_with(db, config.clone()).await;
+    // A second server on the same database.
+    let other = TestApp::serve_with(
+        civic311_store::Store::connect(&db.url).await.unwrap(),
+        config,
+    )
+    .await;
+    let newest =
+        "requests.json?start_date=2000-01-01T00:00:00Z&end_date=2100-01-01T00:00:00Z&page_size=1";
+    let newest_id = |body: &str| -> String {
+        let v: Value = serde_json::from_str(body).unwrap();
+        v[0]["service_request_id"].as_str().unwrap().to_owned()
+    };
+    let post = |client: &reqwest::Client, base: &str| {
+        client
+            .post(format!("{base}/open311/v2/requests.json"))
+            .form(&[
+                ("api_key", o.key.as_str()),
+                ("service_code", "POTHOLE"),
+                ("address_string", "1 Main St"),
+                ("attribute[SIZE]", "S"),
+            ])
+            .send()
+    };
+    let first_read = std::time::Instant::now();
+    let (status, _, body) = o.get(newest).await;
+    assert_eq!(status, 200, "{body}");
+    let before = newest_id(&body);
+
+    let resp = post(&other.client, &other.base).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let by_other: Value = resp.json().await.unwrap();
+    let by_other = by_other[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, _, body) = o.get(newest).await;
+    if first_read.elapsed() < ttl {
+        assert_eq!(newest_id(&body), before, "kept for its time");
+    }
+    tokio::time::sleep(ttl.saturating_sub(first_read.elapsed())).await;
+    let (_, _, body) = o.get(newest).await;
+    assert_eq!(
+        newest_id(&body),
+        by_other,
+        "another server's write shows once the time is up"
+    );
+
+    let resp = post(&o.app.client, &o.app.base).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mine: Value = resp.json().await.unwrap();
+    let mine = mine[0]["service_request_id"].as_str().unwrap().to_owned();
+    let (_, _, body) = o.get(newest).await;
+    assert_eq!(
+        newest_id(&body),
+        mine,
+        "this server's own write ends the kept reply at once"
+    );
+    // Errors are never kept: a bad parameter still gets its error.
+    let (status, _, _) = o.get("requests.json?status=sideways").await;
+    assert_eq!(status, 400);
+    other.store.close().await;
 }

@@ -6,7 +6,8 @@ use crate::TestApp;
 both_backends!(
     lists_and_shows_the_real_sample,
     bad_parameters_get_a_clear_400,
-    overview_page_shows_the_store
+    overview_page_shows_the_store,
+    duplicates_are_suggested_from_the_real_sample
 );
 
 async fn lists_and_shows_the_real_sample(db: &TestDb) {
@@ -147,4 +148,123 @@ async fn overview_page_shows_the_store(db: &TestDb) {
         html.contains(&top_name) || html.contains(&escaped),
         "top service {top_name} shown"
     );
+}
+
+/// A new report at the address of an open sample request, for the same service, gets that
+/// request as its best suggestion; every suggestion for the sample's own duplicates (STATUS DUP)
+/// is an earlier request of a related service, best first.
+async fn duplicates_are_suggested_from_the_real_sample(db: &TestDb) {
+    use civic311_domain::{Actor, Channel, ClosureReason, NewServiceRequest, Priority, Status};
+    let app = TestApp::with_sample(db).await;
+    let page = civic311_store::Page {
+        limit: 500,
+        offset: 0,
+    };
+    let open = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["open"],
+                ..Default::default()
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    let target = open
+        .iter()
+        .find(|r| r.location.point.is_some() && r.location.address.is_some())
+        .expect("an open sample request with a point and an address");
+    let new = app
+        .store
+        .create_request(
+            NewServiceRequest {
+                service_code: target.service_code.clone(),
+                description: None,
+                location: target.location.clone(),
+                channel: Channel::Phone,
+                priority: Priority::Normal,
+                requester: None,
+                attributes: vec![],
+                media_url: None,
+            },
+            Actor::Resident,
+            // A day later, as a neighbour would call.
+            target.created_at + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    let (status, body) = app
+        .get_json(&format!("/api/v1/requests/{}/duplicates", new.id))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let first = &body["suggestions"][0];
+    // The newest open request at that address is the best one; the sample may hold several.
+    assert_eq!(first["suggestion"]["score"], 1.0, "{body}");
+    assert_eq!(first["suggestion"]["same_address"], true);
+    assert_eq!(first["suggestion"]["open"], true);
+    assert_eq!(
+        first["request"]["service_code"],
+        target.service_code.as_str()
+    );
+    assert!(first["request"].get("requester").is_none());
+
+    let catalog = app.store.services().await.unwrap();
+    let group = |code: &str| {
+        catalog
+            .iter()
+            .find(|s| s.code.as_str() == code)
+            .and_then(|s| s.group.clone())
+    };
+    let dups = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["closed"],
+                ..Default::default()
+            },
+            civic311_store::Page {
+                limit: 100_000,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status == Status::Closed(ClosureReason::Duplicate))
+        .collect::<Vec<_>>();
+    assert!(!dups.is_empty(), "the sample has Kansas City's DUP rows");
+    let mut with_suggestions = 0;
+    for dup in &dups {
+        let (status, body) = app
+            .get_json(&format!("/api/v1/requests/{}/duplicates", dup.id))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = body["suggestions"].as_array().unwrap();
+        with_suggestions += usize::from(!list.is_empty());
+        let mut last = 1.0;
+        for s in list {
+            let score = s["suggestion"]["score"].as_f64().unwrap();
+            assert!((0.5..=last).contains(&score), "{body}");
+            last = score;
+            let code = s["request"]["service_code"].as_str().unwrap();
+            assert!(
+                code == dup.service_code.as_str()
+                    || (group(code).is_some() && group(code) == group(dup.service_code.as_str())),
+                "{body}"
+            );
+            let requested: chrono::DateTime<chrono::Utc> = s["request"]["created_at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(requested < dup.created_at, "{body}");
+        }
+    }
+    eprintln!(
+        "{with_suggestions} of {} sample duplicates get a suggestion",
+        dups.len()
+    );
+    let (status, _) = app.get_json("/api/v1/requests/nope/duplicates").await;
+    assert_eq!(status, 404);
 }
