@@ -57,6 +57,8 @@ pub enum DomainError {
     InvalidMediaUrl { url: String, reason: &'static str },
     #[error("invalid business calendar: {0}")]
     InvalidCalendar(String),
+    #[error("invalid routing table: {0}")]
+    InvalidRouting(String),
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
 }

@@ -17,6 +17,7 @@ pub mod geo;
 pub mod ids;
 pub mod places;
 pub mod request;
+pub mod routing;
 pub mod status;
 pub mod time;
 
@@ -35,6 +36,7 @@ pub use places::AreaIndex;
 pub use request::{
     Channel, Consent, HistoricalRequest, NewServiceRequest, Priority, Requester, ServiceRequest,
 };
+pub use routing::{Route, RoutingRule, RoutingTable};
 pub use status::{ClosureReason, HoldReason, Status};
 
 /// Longest description a request may carry (characters). Long enough for a resident's story,

@@ -115,6 +115,19 @@ impl AreaIndex {
         self.tree.size() == 0
     }
 
+    /// The ids of the areas indexed in `layer`, sorted.
+    pub fn areas_of(&self, layer: &LayerId) -> Vec<AreaId> {
+        let mut ids: Vec<AreaId> = self
+            .tree
+            .iter()
+            .filter(|s| &s.area.layer == layer)
+            .map(|s| s.area.area.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// The areas `point` falls in: at most one per layer, sorted by layer.
     pub fn locate(&self, point: LatLong) -> Vec<AreaRef> {
         let p = Point::new(point.long(), point.lat());

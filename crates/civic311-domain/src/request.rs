@@ -147,12 +147,26 @@ fn check_media_url(url: Option<String>) -> Result<Option<String>, DomainError> {
 impl ServiceRequest {
     /// Accepts a new request for `service`: checks the service takes requests, the description
     /// fits and the attribute answers match the service's questions; routes it to the service's
-    /// department and sets the due date of a calendar-day SLA (business-time targets are set by
+    /// department (when it has one) and sets the due date of a calendar-day SLA (business-time targets are set by
     /// the SLA engine, which knows the department's calendar).
     pub fn open(
         id: ServiceRequestId,
         new: NewServiceRequest,
         service: &Service,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(ServiceRequest, Vec<RequestEvent>), DomainError> {
+        let route = crate::Route::service_default(service);
+        ServiceRequest::open_routed(id, new, service, route, actor, now)
+    }
+
+    /// [`ServiceRequest::open`], sending the request where `route` says (a routing table's
+    /// decision, see [`crate::RoutingTable::route`]) instead of to the service's department.
+    pub fn open_routed(
+        id: ServiceRequestId,
+        new: NewServiceRequest,
+        service: &Service,
+        route: Option<crate::Route>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<(ServiceRequest, Vec<RequestEvent>), DomainError> {
@@ -178,8 +192,8 @@ impl ServiceRequest {
             location: new.location,
             channel: new.channel,
             requester: new.requester,
-            department: service.department.clone(),
-            assignee: None,
+            department: route.as_ref().and_then(|r| r.department.clone()),
+            assignee: route.as_ref().and_then(|r| r.queue.clone()),
             due_at,
             parent_id: None,
             attributes,
@@ -198,14 +212,14 @@ impl ServiceRequest {
                 status: request.status,
             },
         }];
-        if request.department.is_some() {
+        if let Some(route) = route {
             events.push(RequestEvent {
                 at: now,
                 actor: Actor::System,
                 kind: EventKind::Routed {
                     department: request.department.clone(),
-                    assignee: None,
-                    rule: Some("service default department".into()),
+                    assignee: request.assignee.clone(),
+                    rule: Some(route.rule),
                 },
             });
         }

@@ -24,6 +24,11 @@ impl Store {
         dispatch!(self, read, area_geometries())
     }
 
+    /// The ids of the loaded area layers.
+    pub async fn area_layers(&self) -> Result<Vec<String>> {
+        dispatch!(self, read, area_layers())
+    }
+
     /// Every area of `layer` with how many requests fall in it, busiest first.
     pub async fn area_counts(&self, layer: &LayerId) -> Result<Vec<(String, Option<String>, i64)>> {
         dispatch!(self, read, area_counts(layer.as_str()))

@@ -1,6 +1,7 @@
-//! The service catalog: departments and services.
+//! The service catalog: departments, services and the routing table.
 
-use civic311_domain::{Department, Service, ServiceCode};
+use chrono::{DateTime, Utc};
+use civic311_domain::{Department, RoutingTable, Service, ServiceCode};
 
 use crate::pool::dispatch;
 use crate::{Result, Store};
@@ -29,5 +30,22 @@ impl Store {
 
     pub async fn service(&self, code: &ServiceCode) -> Result<Option<Service>> {
         dispatch!(self, read, service(code.as_str()))
+    }
+
+    /// Saves `table` as the newest routing table (version n + 1) and returns its version. New
+    /// requests are routed by it from then on; routed requests keep their history.
+    pub async fn save_routing(
+        &self,
+        table: &RoutingTable,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        table.check()?;
+        dispatch!(self, write, save_routing(table, by, now))
+    }
+
+    /// The routing table in force and its version (0: none saved, the empty table).
+    pub async fn routing(&self) -> Result<(i64, RoutingTable)> {
+        dispatch!(self, read, routing())
     }
 }

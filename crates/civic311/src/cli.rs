@@ -54,6 +54,26 @@ pub enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Manage the routing table: which department and queue new requests go to, by service,
+    /// area and time of day, with a fallback queue (format: docs/ROUTING.md).
+    Routing {
+        #[command(subcommand)]
+        action: RoutingAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutingAction {
+    /// Check FILE (TOML) against the catalog and the loaded area layers, and save it as the new
+    /// version of the routing table.
+    Import {
+        file: PathBuf,
+        /// Who made the change, kept with the version
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Print the routing table in force as TOML.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +175,67 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Routing { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = routing(&store, action).await;
+            store.close().await;
+            result
+        }
     }
+}
+
+async fn routing(store: &Store, action: RoutingAction) -> Result<()> {
+    match action {
+        RoutingAction::Import { file, by } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let table: civic311_domain::RoutingTable = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            // Every code the table names must exist: a typo would silently never match.
+            let services = store.services().await?;
+            let departments = store.departments().await?;
+            let layers = store.area_layers().await?;
+            let known_department = |d: &civic311_domain::DepartmentCode| {
+                departments.iter().any(|k| &k.code == d)
+            };
+            for rule in &table.rules {
+                let at = |what: String| anyhow::anyhow!("{}: rule {:?}: {what}", file.display(), rule.name);
+                if let Some(code) = rule.services.iter().find(|c| !services.iter().any(|s| &s.code == *c)) {
+                    return Err(at(format!("unknown service {code}")));
+                }
+                if let Some(g) = rule.groups.iter().find(|g| !services.iter().any(|s| s.group.as_ref() == Some(g))) {
+                    return Err(at(format!("no service is in group {g:?}")));
+                }
+                if !known_department(&rule.department) {
+                    return Err(at(format!("unknown department {}", rule.department)));
+                }
+                if let Some(area) = &rule.area
+                    && !layers.iter().any(|l| l == area.layer.as_str())
+                {
+                    return Err(at(format!("no area layer {} is loaded", area.layer)));
+                }
+            }
+            if let Some(d) = &table.fallback.department
+                && !known_department(d)
+            {
+                anyhow::bail!("{}: fallback: unknown department {d}", file.display());
+            }
+            let version = store.save_routing(&table, &by, chrono::Utc::now()).await?;
+            println!(
+                "routing table version {version}: {} rule(s), fallback queue {:?}",
+                table.rules.len(),
+                table.fallback.queue
+            );
+        }
+        RoutingAction::Export => {
+            let (version, table) = store.routing().await?;
+            println!("# civic311 routing table, version {version}");
+            print!("{}", toml::to_string(&table)?);
+        }
+    }
+    Ok(())
 }
 
 /// Binds, prints where to look, and serves until Ctrl-C.

@@ -160,10 +160,20 @@ fn migrate_reports_the_version_and_refuses_a_newer_database() {
         .arg("migrate")
         .env("CIVIC311_DATABASE_URL", &url));
     assert!(ok, "{err}");
-    assert!(
-        out.contains("applied 2 migration(s); schema version 20261123130000"),
-        "{out}"
+    // Every migration the store ships, the newest last.
+    let mut versions: Vec<String> = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../civic311-store/migrations/sqlite"),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().file_name().to_string_lossy().split('_').next().unwrap().to_owned())
+    .collect();
+    versions.sort();
+    let expected = format!(
+        "applied {} migration(s); schema version {}",
+        versions.len(),
+        versions.last().unwrap()
     );
+    assert!(out.contains(&expected), "{out}");
     let (ok, out, _) = run(civic311(dir.path())
         .arg("migrate")
         .env("CIVIC311_DATABASE_URL", &url));
@@ -282,4 +292,87 @@ fn demo_loads_the_real_sample_and_serves_it() {
     );
     assert_eq!(refused, 403);
     assert!(dir.path().join("civic311-demo.db").exists());
+}
+
+#[test]
+fn routing_tables_are_checked_imported_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = civic311_store::Store::open(&civic311_store::DatabaseUrl::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let pw = civic311_domain::DepartmentCode::parse("public-works").unwrap();
+        store
+            .upsert_department(&civic311_domain::Department {
+                code: pw.clone(),
+                name: "Public Works".into(),
+                email: None,
+                phone: None,
+            })
+            .await
+            .unwrap();
+        store
+            .upsert_service(&civic311_domain::Service {
+                code: civic311_domain::ServiceCode::parse("pothole").unwrap(),
+                name: "Pothole".into(),
+                description: None,
+                group: Some("Streets".into()),
+                keywords: vec![],
+                department: Some(pw),
+                attributes: vec![],
+                sla: None,
+                active: true,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let good = r#"
+[fallback]
+queue = "311-triage"
+
+[[rule]]
+name = "streets after hours"
+groups = ["Streets"]
+hours = { from = "17:00:00", to = "07:00:00", timezone = "America/Chicago" }
+department = "public-works"
+queue = "on-call"
+"#;
+    let import = |text: &str| {
+        let file = dir.path().join("routing.toml");
+        std::fs::write(&file, text).unwrap();
+        run(civic311(dir.path())
+            .args(["routing", "import"])
+            .arg(&file)
+            .env("CIVIC311_DATABASE_URL", &url))
+    };
+    for (text, mentions) in [
+        (
+            good.replace("groups = [\"Streets\"]", "services = [\"potholes\"]"),
+            "rule \"streets after hours\": unknown service potholes",
+        ),
+        (
+            good.replace("groups = [\"Streets\"]", "area = { layer = \"wards\", area = \"4\" }"),
+            "no area layer wards is loaded",
+        ),
+        (
+            good.replace("department = \"public-works\"", "department = \"parks\""),
+            "unknown department parks",
+        ),
+        (good.replace("hours", "when"), "unknown field `when`"),
+    ] {
+        let (ok, _, err) = import(&text);
+        assert!(!ok && err.contains(mentions), "{mentions}: {err}");
+    }
+    let (ok, out, err) = import(good);
+    assert!(ok, "{err}");
+    assert!(out.contains("routing table version 1: 1 rule(s)"), "{out}");
+    let (ok, out, err) = run(civic311(dir.path())
+        .args(["routing", "export"])
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok && out.starts_with("# civic311 routing table, version 1"), "{out}{err}");
+    let exported: civic311_domain::RoutingTable = toml::from_str(&out).unwrap();
+    assert_eq!(exported, toml::from_str(good).unwrap());
 }

@@ -1,7 +1,11 @@
 //! Routing by geography: how fast requests are placed in their areas with ten real area layers
 //! loaded (Kansas City neighborhoods; New York boroughs, community districts, council districts,
 //! NTAs and census tracts; Chicago tracts, community areas, neighborhoods and wards), locating
-//! the real New York 311 points of February 2023. Also checks the answers against the data:
+//! the real New York 311 points of February 2023, then routed through a routing table of 123
+//! rules by area, service group and time of day (one precinct queue per community district for
+//! the police's complaint types, one street crew per council district for the transportation
+//! department's, an after-hours crew for environmental protection). Also checks the answers
+//! against the data:
 //! every point with coordinates should fall in a tract, and the community district should
 //! agree with the request's own `Community Board` field (../shared/data/MANIFEST.md counts
 //! 4,912/4,912 and 4,821/4,912).
@@ -11,7 +15,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use civic311_domain::{AreaIndex, LatLong, LayerId};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use civic311_domain::{
+    AreaIndex, AreaRef, DepartmentCode, LatLong, LayerId, RoutingRule, RoutingTable,
+    Service, ServiceCode,
+};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -86,6 +94,75 @@ fn community_board(field: &str) -> Option<String> {
     Some(format!("{code}{:02}", n.parse::<u32>().ok()?))
 }
 
+/// A service per complaint type, in a group and department named by the agency (NYPD, DOT...).
+fn service(complaint: &str, agency: &str) -> Result<Service> {
+    let slug: String = complaint
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let agency = agency.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    Ok(Service {
+        code: ServiceCode::parse(if slug.is_empty() { "unknown".into() } else { slug })?,
+        name: complaint.to_owned(),
+        description: None,
+        group: Some(agency.clone()),
+        keywords: vec![],
+        department: DepartmentCode::parse(agency).ok(),
+        attributes: vec![],
+        sla: None,
+        active: true,
+    })
+}
+
+fn rule(name: String, group: &str, area: Option<AreaRef>, queue: String) -> Result<RoutingRule> {
+    Ok(RoutingRule {
+        name,
+        services: vec![],
+        groups: vec![group.to_owned()],
+        area,
+        hours: None,
+        department: DepartmentCode::parse(group)?,
+        queue: Some(queue),
+    })
+}
+
+/// 71 precinct queues, 51 street crews and one after-hours crew: 123 rules, tried in order.
+fn routing_table(index: &AreaIndex) -> Result<RoutingTable> {
+    let mut rules = Vec::new();
+    for (layer, group, queue) in [
+        ("nyc-community-districts", "nypd", "precinct-cd"),
+        ("nyc-council-districts", "dot", "street-crew-council"),
+    ] {
+        let layer = LayerId::parse(layer)?;
+        for area in index.areas_of(&layer) {
+            rules.push(rule(
+                format!("{group} in {layer} {area}"),
+                group,
+                Some(AreaRef {
+                    layer: layer.clone(),
+                    area: area.clone(),
+                }),
+                format!("{queue}-{area}"),
+            )?);
+        }
+    }
+    let mut after_hours = rule("dep after hours".into(), "dep", None, "dep-night".into())?;
+    after_hours.hours = Some(civic311_domain::routing::Hours {
+        from: chrono::NaiveTime::from_hms_opt(17, 0, 0).context("17:00")?,
+        to: chrono::NaiveTime::from_hms_opt(7, 0, 0).context("07:00")?,
+        timezone: chrono_tz::America::New_York,
+    });
+    rules.push(after_hours);
+    let table = RoutingTable {
+        rules,
+        ..RoutingTable::default()
+    };
+    table.check()?;
+    Ok(table)
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if !args.data.join("MANIFEST.md").exists() {
@@ -121,7 +198,10 @@ fn main() -> Result<()> {
     let header = rdr.headers()?.clone();
     let col = |n: &str| header.iter().position(|h| h == n).context(n.to_owned());
     let (lat, long, board) = (col("Latitude")?, col("Longitude")?, col("Community Board")?);
+    let (agency, complaint, created) = (col("Agency")?, col("Complaint Type")?, col("Created Date")?);
     let mut points = Vec::new();
+    // (service, received) of each point, for routing.
+    let mut requests: Vec<(Service, DateTime<Utc>)> = Vec::new();
     let mut rows = 0;
     for rec in rdr.records() {
         let rec = rec?;
@@ -130,6 +210,14 @@ fn main() -> Result<()> {
             && let Ok(p) = LatLong::new(y, x)
         {
             points.push((p, community_board(&rec[board])));
+            let local = NaiveDateTime::parse_from_str(&rec[created], "%m/%d/%Y %I:%M:%S %p")
+                .with_context(|| format!("Created Date {:?}", &rec[created]))?;
+            let at = local
+                .and_local_timezone(chrono_tz::America::New_York)
+                .earliest()
+                .context("a local time that does not exist")?
+                .with_timezone(&Utc);
+            requests.push((service(&rec[complaint], &rec[agency])?, at));
         }
     }
     let (mut in_tract, mut with_board, mut board_agrees) = (0, 0, 0);
@@ -157,6 +245,34 @@ fn main() -> Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     let located = points.len() * args.rounds;
+
+    // Locate and route, as intake does for every new request.
+    let table = routing_table(&index)?;
+    let mut by_kind = std::collections::BTreeMap::<&str, usize>::new();
+    for ((p, _), (service, at)) in points.iter().zip(&requests) {
+        let route = table.route(service, &index.locate(*p), *at);
+        let kind = match route.rule.as_str() {
+            "service default department" | "fallback queue" => "service default or fallback",
+            r if r.starts_with("nypd") => "precinct rule",
+            r if r.starts_with("dot") => "street crew rule",
+            _ => "after-hours rule",
+        };
+        *by_kind.entry(kind).or_default() += 1;
+    }
+    let started = Instant::now();
+    let mut queued = 0usize;
+    for _ in 0..args.rounds {
+        for ((p, _), (service, at)) in points.iter().zip(&requests) {
+            queued += usize::from(table.route(service, &index.locate(*p), *at).queue.is_some());
+        }
+    }
+    let route_secs = started.elapsed().as_secs_f64();
+    println!(
+        "routing: rules={} routed={located} seconds={route_secs:.2} routed_per_s={:.0} with_queue={:.2} decisions={by_kind:?}",
+        table.rules.len(),
+        located as f64 / route_secs,
+        queued as f64 / located as f64,
+    );
     println!(
         "layers=10 shapes={} unusable={} read_s={:.2} build_ms={:.1} rows={rows} points={} \
          in_tract={in_tract} board_fields={with_board} board_agrees={board_agrees} \

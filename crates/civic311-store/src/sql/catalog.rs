@@ -77,3 +77,37 @@ pub(crate) async fn service_counts(pool: &Pool, limit: u32) -> Result<Vec<(Strin
     .fetch_all(pool)
     .await?)
 }
+
+pub(crate) async fn save_routing(
+    pool: &Pool,
+    table: &civic311_domain::RoutingTable,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let version: i64 = sqlx::query_scalar(
+        "INSERT INTO routing_tables (version, routing, saved_at, saved_by) \
+         SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM routing_tables RETURNING version",
+    )
+    .bind(sqlx::types::Json(table))
+    .bind(now)
+    .bind(by)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+// The newest routing table and its version; version 0, the empty table, before any was saved.
+async fn routing_in(conn: &mut Conn) -> Result<(i64, civic311_domain::RoutingTable)> {
+    let row: Option<(i64, sqlx::types::Json<civic311_domain::RoutingTable>)> =
+        sqlx::query_as("SELECT version, routing FROM routing_tables ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(v, t)| (v, t.0)).unwrap_or_default())
+}
+
+pub(crate) async fn routing(pool: &Pool) -> Result<(i64, civic311_domain::RoutingTable)> {
+    let mut conn = pool.acquire().await?;
+    routing_in(&mut conn).await
+}

@@ -49,6 +49,7 @@ pub(crate) async fn file_requests(
             Ok((service.code.to_string(), service))
         })
         .collect::<Result<std::collections::HashMap<String, _>>>()?;
+    let (_, routing) = routing_in(&mut tx).await?;
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
     let mut results: Vec<Option<Result<ServiceRequest>>> = filings.iter().map(|_| None).collect();
     // The requests (with their events) still to be given a free number and written, and the
@@ -60,7 +61,10 @@ pub(crate) async fn file_requests(
         let opened = services
             .get(code)
             .ok_or_else(|| DomainError::UnknownService(code.to_owned()))
-            .and_then(|s| ServiceRequest::open(placeholder.clone(), f.new.clone(), s, f.actor.clone(), f.now));
+            .and_then(|s| {
+                let route = routing.route(s, &f.new.location.areas, f.now);
+                ServiceRequest::open_routed(placeholder.clone(), f.new.clone(), s, Some(route), f.actor.clone(), f.now)
+            });
         match opened {
             Ok(r) => {
                 pending.push(r);

@@ -73,3 +73,7 @@ pub(crate) async fn area_geometries(pool: &Pool) -> Result<Vec<(String, String, 
     .fetch_all(pool)
     .await?)
 }
+
+pub(crate) async fn area_layers(pool: &Pool) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM area_layers ORDER BY id").fetch_all(pool).await?)
+}

@@ -7,6 +7,7 @@ mod catalog;
 mod concurrency;
 mod lifecycle;
 mod listing;
+mod routing;
 mod schema;
 
 use chrono::{DateTime, TimeZone, Utc};
