@@ -221,7 +221,11 @@ mod tests {
     fn first_matching_rule_then_service_department_then_fallback() {
         let t = table();
         t.check().unwrap();
-        let leak = service("water-leak-in-street", Some("Water"), Some("water-services"));
+        let leak = service(
+            "water-leak-in-street",
+            Some("Water"),
+            Some("water-services"),
+        );
         let pothole = service("pothole", Some("Streets"), Some("public-works"));
         let orphan = service("unsorted", None, None);
         let at = |s: &Service, areas: &[AreaRef], when| {
@@ -248,7 +252,11 @@ mod tests {
         );
         let fallback = t.route(&orphan, &[district("3")], kc(12, 0));
         assert_eq!(
-            (fallback.rule.as_str(), fallback.queue.as_deref(), fallback.department),
+            (
+                fallback.rule.as_str(),
+                fallback.queue.as_deref(),
+                fallback.department
+            ),
             ("fallback queue", Some("311-triage"), None)
         );
     }
@@ -261,7 +269,9 @@ mod tests {
         let mut twins = t.clone();
         twins.rules[1].name = twins.rules[0].name.clone();
         assert!(twins.check().unwrap_err().to_string().contains("two rules"));
-        let bad = toml::from_str::<RoutingTable>("[[rule]]\nname = \"x\"\ndepartment = \"pw\"\nzone = 3\n");
+        let bad = toml::from_str::<RoutingTable>(
+            "[[rule]]\nname = \"x\"\ndepartment = \"pw\"\nzone = 3\n",
+        );
         assert!(bad.unwrap_err().to_string().contains("zone"));
     }
 }

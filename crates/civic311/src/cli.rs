@@ -191,21 +191,30 @@ async fn routing(store: &Store, action: RoutingAction) -> Result<()> {
         RoutingAction::Import { file, by } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let table: civic311_domain::RoutingTable = toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let table: civic311_domain::RoutingTable =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             // Every code the table names must exist: a typo would silently never match.
             let services = store.services().await?;
             let departments = store.departments().await?;
             let layers = store.area_layers().await?;
-            let known_department = |d: &civic311_domain::DepartmentCode| {
-                departments.iter().any(|k| &k.code == d)
-            };
+            let known_department =
+                |d: &civic311_domain::DepartmentCode| departments.iter().any(|k| &k.code == d);
             for rule in &table.rules {
-                let at = |what: String| anyhow::anyhow!("{}: rule {:?}: {what}", file.display(), rule.name);
-                if let Some(code) = rule.services.iter().find(|c| !services.iter().any(|s| &s.code == *c)) {
+                let at = |what: String| {
+                    anyhow::anyhow!("{}: rule {:?}: {what}", file.display(), rule.name)
+                };
+                if let Some(code) = rule
+                    .services
+                    .iter()
+                    .find(|c| !services.iter().any(|s| &s.code == *c))
+                {
                     return Err(at(format!("unknown service {code}")));
                 }
-                if let Some(g) = rule.groups.iter().find(|g| !services.iter().any(|s| s.group.as_ref() == Some(g))) {
+                if let Some(g) = rule
+                    .groups
+                    .iter()
+                    .find(|g| !services.iter().any(|s| s.group.as_ref() == Some(g)))
+                {
                     return Err(at(format!("no service is in group {g:?}")));
                 }
                 if !known_department(&rule.department) {

@@ -162,10 +162,19 @@ fn migrate_reports_the_version_and_refuses_a_newer_database() {
     assert!(ok, "{err}");
     // Every migration the store ships, the newest last.
     let mut versions: Vec<String> = std::fs::read_dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../civic311-store/migrations/sqlite"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../civic311-store/migrations/sqlite"),
     )
     .unwrap()
-    .map(|e| e.unwrap().file_name().to_string_lossy().split('_').next().unwrap().to_owned())
+    .map(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .split('_')
+            .next()
+            .unwrap()
+            .to_owned()
+    })
     .collect();
     versions.sort();
     let expected = format!(
@@ -354,7 +363,10 @@ queue = "on-call"
             "rule \"streets after hours\": unknown service potholes",
         ),
         (
-            good.replace("groups = [\"Streets\"]", "area = { layer = \"wards\", area = \"4\" }"),
+            good.replace(
+                "groups = [\"Streets\"]",
+                "area = { layer = \"wards\", area = \"4\" }",
+            ),
             "no area layer wards is loaded",
         ),
         (
@@ -372,7 +384,10 @@ queue = "on-call"
     let (ok, out, err) = run(civic311(dir.path())
         .args(["routing", "export"])
         .env("CIVIC311_DATABASE_URL", &url));
-    assert!(ok && out.starts_with("# civic311 routing table, version 1"), "{out}{err}");
+    assert!(
+        ok && out.starts_with("# civic311 routing table, version 1"),
+        "{out}{err}"
+    );
     let exported: civic311_domain::RoutingTable = toml::from_str(&out).unwrap();
     assert_eq!(exported, toml::from_str(good).unwrap());
 }

@@ -17,8 +17,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use civic311_domain::{
-    AreaIndex, AreaRef, DepartmentCode, LatLong, LayerId, RoutingRule, RoutingTable,
-    Service, ServiceCode,
+    AreaIndex, AreaRef, DepartmentCode, LatLong, LayerId, RoutingRule, RoutingTable, Service,
+    ServiceCode,
 };
 use clap::Parser;
 
@@ -102,9 +102,15 @@ fn service(complaint: &str, agency: &str) -> Result<Service> {
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    let agency = agency.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let agency = agency
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
     Ok(Service {
-        code: ServiceCode::parse(if slug.is_empty() { "unknown".into() } else { slug })?,
+        code: ServiceCode::parse(if slug.is_empty() {
+            "unknown".into()
+        } else {
+            slug
+        })?,
         name: complaint.to_owned(),
         description: None,
         group: Some(agency.clone()),
@@ -198,7 +204,8 @@ fn main() -> Result<()> {
     let header = rdr.headers()?.clone();
     let col = |n: &str| header.iter().position(|h| h == n).context(n.to_owned());
     let (lat, long, board) = (col("Latitude")?, col("Longitude")?, col("Community Board")?);
-    let (agency, complaint, created) = (col("Agency")?, col("Complaint Type")?, col("Created Date")?);
+    let (agency, complaint, created) =
+        (col("Agency")?, col("Complaint Type")?, col("Created Date")?);
     let mut points = Vec::new();
     // (service, received) of each point, for routing.
     let mut requests: Vec<(Service, DateTime<Utc>)> = Vec::new();

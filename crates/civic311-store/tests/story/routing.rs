@@ -37,7 +37,13 @@ async fn requests_are_routed_by_the_table_in_force(db: &TestDb) {
         queue = "east-yard"
         "#,
     );
-    assert_eq!(store.save_routing(&v1, "supervisor", at(1, 8)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .save_routing(&v1, "supervisor", at(1, 8))
+            .await
+            .unwrap(),
+        1
+    );
     // 02:00 UTC on May 2 is 21:00 in Kansas City on May 1.
     let night = store
         .create_request(new_request("trash-missed"), Actor::Resident, at(2, 2))
@@ -60,7 +66,10 @@ async fn requests_are_routed_by_the_table_in_force(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        (default.department.as_ref().map(|d| d.as_str()), default.assignee.as_deref()),
+        (
+            default.department.as_ref().map(|d| d.as_str()),
+            default.assignee.as_deref()
+        ),
         (Some("public-works"), None)
     );
     let rule_of = |events: Vec<civic311_store::StoredEvent>| {
@@ -82,7 +91,13 @@ async fn requests_are_routed_by_the_table_in_force(db: &TestDb) {
     let mut v2 = v1.clone();
     v2.rules[1].area = None;
     v2.rules[1].queue = Some("contractor".into());
-    assert_eq!(store.save_routing(&v2, "supervisor", at(3, 8)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .save_routing(&v2, "supervisor", at(3, 8))
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(store.routing().await.unwrap(), (2, v2.clone()));
     let later = store
         .create_request(elsewhere, Actor::Resident, at(3, 9) + Duration::hours(1))
@@ -94,7 +109,14 @@ async fn requests_are_routed_by_the_table_in_force(db: &TestDb) {
 
     let mut twins = v2;
     twins.rules[0].name = twins.rules[1].name.clone();
-    let err = store.save_routing(&twins, "supervisor", at(4, 8)).await.unwrap_err();
+    let err = store
+        .save_routing(&twins, "supervisor", at(4, 8))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Domain(_)), "{err:?}");
-    assert_eq!(store.routing().await.unwrap().0, 2, "a refused table is not saved");
+    assert_eq!(
+        store.routing().await.unwrap().0,
+        2,
+        "a refused table is not saved"
+    );
 }
