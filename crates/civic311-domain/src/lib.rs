@@ -18,6 +18,7 @@ pub mod ids;
 pub mod places;
 pub mod request;
 pub mod routing;
+pub mod sla;
 pub mod status;
 pub mod time;
 

@@ -2,14 +2,14 @@
 //! rules, updates the request and returns the event(s) to append; the caller stores both in one
 //! transaction. The `version` is owned by the store (optimistic concurrency).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::channel::Channel;
 use crate::channel::code_enum;
 use crate::{
     Actor, AttributeAnswer, ClosureReason, DepartmentCode, DomainError, EventKind, Location,
-    MAX_DESCRIPTION_CHARS, RequestEvent, Service, ServiceCode, ServiceRequestId, SlaUnit, Status,
+    MAX_DESCRIPTION_CHARS, RequestEvent, Service, ServiceCode, ServiceRequestId, Status,
 };
 
 code_enum!(
@@ -157,16 +157,18 @@ impl ServiceRequest {
         now: DateTime<Utc>,
     ) -> Result<(ServiceRequest, Vec<RequestEvent>), DomainError> {
         let route = crate::Route::service_default(service);
-        ServiceRequest::open_routed(id, new, service, route, actor, now)
+        ServiceRequest::open_routed(id, new, service, route, None, actor, now)
     }
 
     /// [`ServiceRequest::open`], sending the request where `route` says (a routing table's
-    /// decision, see [`crate::RoutingTable::route`]) instead of to the service's department.
+    /// decision, see [`crate::RoutingTable::route`]) instead of to the service's department,
+    /// with a due date in business time when the department's `calendar` is given.
     pub fn open_routed(
         id: ServiceRequestId,
         new: NewServiceRequest,
         service: &Service,
         route: Option<crate::Route>,
+        calendar: Option<&crate::BusinessCalendar>,
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<(ServiceRequest, Vec<RequestEvent>), DomainError> {
@@ -179,10 +181,7 @@ impl ServiceRequest {
         let description = check_description(new.description)?;
         let attributes = service.check_answers(new.attributes)?;
         let media_url = check_media_url(new.media_url)?;
-        let due_at = service
-            .sla
-            .filter(|t| t.unit == SlaUnit::CalendarDays)
-            .map(|t| now + Duration::days(i64::from(t.amount)));
+        let due_at = crate::sla::due_date(service.sla, calendar, now);
         let request = ServiceRequest {
             id,
             service_code: new.service_code,
@@ -367,6 +366,15 @@ impl ServiceRequest {
         self.closed_at = fresh.closed_at;
         self.updated_at = self.updated_at.max(fresh.updated_at);
         Some(events)
+    }
+
+    pub(crate) fn record(
+        &mut self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        kind: EventKind,
+    ) -> RequestEvent {
+        self.event(actor, now, kind)
     }
 
     fn event(&mut self, actor: Actor, now: DateTime<Utc>, kind: EventKind) -> RequestEvent {

@@ -10,6 +10,7 @@ pub(crate) mod sqlite {
     include!("sql/catalog.rs");
     include!("sql/places.rs");
     include!("sql/intake.rs");
+    include!("sql/sla.rs");
 }
 
 pub(crate) mod postgres {
@@ -19,4 +20,5 @@ pub(crate) mod postgres {
     include!("sql/catalog.rs");
     include!("sql/places.rs");
     include!("sql/intake.rs");
+    include!("sql/sla.rs");
 }

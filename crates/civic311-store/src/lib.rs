@@ -18,6 +18,7 @@ mod pool;
 mod requests;
 mod rows;
 mod schema;
+mod sla;
 
 pub use areas::Area;
 pub use error::StoreError;
@@ -25,5 +26,6 @@ pub use intake::{Comment, CommentSaved, MAX_MEDIA_BYTES, TokenState, random_hex}
 pub use pool::{DatabaseUrl, Store};
 pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;
+pub use sla::SweepReport;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

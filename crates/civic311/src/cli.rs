@@ -60,6 +60,17 @@ pub enum Command {
         #[command(subcommand)]
         action: RoutingAction,
     },
+    /// Set a department's business calendar (working days and hours, time zone, holidays), by
+    /// which due dates in business days and hours are counted.
+    Calendar {
+        /// The department [default: the city's calendar, for departments without their own]
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+        /// TOML: timezone, open, close, days, holidays (see docs/SLA.md)
+        file: PathBuf,
+    },
+    /// Run the SLA escalation sweep once now (servers run it every minute).
+    SlaSweep,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +186,48 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Calendar { department, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let calendar = crate::calendar::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let department = department
+                .map(|d| civic311_domain::DepartmentCode::parse(d.as_str()))
+                .transpose()?;
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            if let Some(d) = &department
+                && !store.departments().await?.iter().any(|k| &k.code == d)
+            {
+                store.close().await;
+                anyhow::bail!("unknown department {d}");
+            }
+            store.set_calendar(department.as_ref(), &calendar).await?;
+            store.close().await;
+            match department {
+                Some(d) => println!("calendar of {d} saved"),
+                None => println!("the city's calendar saved"),
+            }
+            Ok(())
+        }
+        Command::SlaSweep => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let worker = format!("cli-{}", std::process::id());
+            let policy = civic311_domain::sla::EscalationPolicy::default();
+            let report = store.sweep_sla(&worker, &policy, chrono::Utc::now()).await;
+            store.close().await;
+            match report? {
+                Some(r) => println!(
+                    "checked {} open requests with a due date; escalated {} ({} events)",
+                    r.checked, r.escalated, r.events
+                ),
+                None => println!("another server is running the sweep; nothing done"),
+            }
+            Ok(())
+        }
         Command::Routing { action } => {
             let store = Store::open(&config.database_url)
                 .await
@@ -254,6 +307,7 @@ pub async fn serve(state: AppState, listen: SocketAddr, extra_paths: &[String]) 
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    crate::jobs::spawn_sla_sweeps(store.clone());
     println!("civic311 is serving {} on http://{addr}/", store.url());
     for path in [
         "/",

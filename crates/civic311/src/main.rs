@@ -1,9 +1,11 @@
 //! The `civic311` binary: parses the command line and configuration, then hands over to the
 //! library crates. No 311 logic lives here.
 
+mod calendar;
 mod cli;
 mod config;
 mod demo;
+mod jobs;
 mod sample;
 
 use std::process::ExitCode;

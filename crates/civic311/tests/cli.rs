@@ -391,3 +391,59 @@ queue = "on-call"
     let exported: civic311_domain::RoutingTable = toml::from_str(&out).unwrap();
     assert_eq!(exported, toml::from_str(good).unwrap());
 }
+
+#[test]
+fn calendars_are_checked_and_saved_and_the_sweep_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let file = dir.path().join("calendar.toml");
+    let set = |text: &str, department: Option<&str>| {
+        std::fs::write(&file, text).unwrap();
+        let mut cmd = civic311(dir.path());
+        cmd.arg("calendar").env("CIVIC311_DATABASE_URL", &url);
+        if let Some(d) = department {
+            cmd.args(["--department", d]);
+        }
+        run(cmd.arg(&file))
+    };
+    let good = "timezone = \"America/Chicago\"\nopen = \"08:00\"\nclose = \"17:00\"\n\
+                days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]\nholidays = [\"2024-05-27\"]\n";
+    for (text, mentions) in [
+        (good.replace("\"fri\"", "\"fry\""), "`days`: \"fry\""),
+        (good.replace("17:00", "5pm"), "`close`: \"5pm\""),
+        (
+            good.replace("2024-05-27", "27/05/2024"),
+            "`holidays`: \"27/05/2024\"",
+        ),
+        (good.replace("America/Chicago", "Kansas City"), "`timezone`"),
+        (
+            good.replace("17:00", "07:00"),
+            "opens at 08:00:00 but closes at 07:00:00",
+        ),
+    ] {
+        let (ok, _, err) = set(&text, None);
+        assert!(!ok && err.contains(mentions), "{mentions}: {err}");
+    }
+    let (ok, _, err) = set(good, Some("parks"));
+    assert!(!ok && err.contains("unknown department parks"), "{err}");
+    let (ok, out, err) = set(good, None);
+    assert!(
+        ok && out.contains("the city's calendar saved"),
+        "{out}{err}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let saved = rt.block_on(async {
+        let store = civic311_store::Store::open(&civic311_store::DatabaseUrl::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let c = store.calendar(None).await.unwrap();
+        store.close().await;
+        c
+    });
+    let memorial_day = chrono::NaiveDate::from_ymd_opt(2024, 5, 27).unwrap();
+    assert!(saved.unwrap().is_holiday(memorial_day));
+    let (ok, out, err) = run(civic311(dir.path())
+        .arg("sla-sweep")
+        .env("CIVIC311_DATABASE_URL", &url));
+    assert!(ok && out.contains("checked 0 open requests"), "{out}{err}");
+}

@@ -129,7 +129,14 @@ fn read(path: &PathBuf) -> Result<Vec<Judged>> {
             .with_timezone(&Utc);
         let closed = NaiveDate::parse_from_str(&rec[closed], "%m/%d/%Y").ok();
         let open = rec[status] == *"OPEN" || rec[status] == *"ASSIG";
-        raw.push((rec[kind].to_owned(), received, local.date(), closed, open, late));
+        raw.push((
+            rec[kind].to_owned(),
+            received,
+            local.date(),
+            closed,
+            open,
+            late,
+        ));
     }
     // Open requests are judged on the last day the extract saw.
     let extract = raw
@@ -202,7 +209,11 @@ fn agree(rows: &[(&Judged, u32)], t: u32) -> usize {
 }
 
 fn pct(a: usize, n: usize) -> f64 {
-    if n == 0 { 0.0 } else { 100.0 * a as f64 / n as f64 }
+    if n == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / n as f64
+    }
 }
 
 fn main() -> Result<()> {

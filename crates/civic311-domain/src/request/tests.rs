@@ -1,7 +1,7 @@
-use chrono::TimeZone;
+use chrono::{Duration, TimeZone};
 
 use super::*;
-use crate::{HoldReason, SlaTarget};
+use crate::{HoldReason, SlaTarget, SlaUnit};
 
 fn at(h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2019, 11, 15, h, 0, 0).unwrap()

@@ -56,15 +56,30 @@ pub(crate) async fn file_requests(
     // index of the filing each came from.
     let mut pending = Vec::new();
     let mut origin = Vec::new();
+    // Calendars by department, read once per batch.
+    let mut calendars = std::collections::HashMap::new();
     for (i, f) in filings.iter().enumerate() {
         let code = f.new.service_code.as_str();
-        let opened = services
-            .get(code)
-            .ok_or_else(|| DomainError::UnknownService(code.to_owned()))
-            .and_then(|s| {
-                let route = routing.route(s, &f.new.location.areas, f.now);
-                ServiceRequest::open_routed(placeholder.clone(), f.new.clone(), s, Some(route), f.actor.clone(), f.now)
-            });
+        let Some(service) = services.get(code) else {
+            results[i] = Some(Err(DomainError::UnknownService(code.to_owned()).into()));
+            continue;
+        };
+        let route = routing.route(service, &f.new.location.areas, f.now);
+        let department = route.department.as_ref().map(|d| d.to_string());
+        if !calendars.contains_key(&department) {
+            let calendar = calendar_in(&mut tx, department.as_deref()).await?;
+            calendars.insert(department.clone(), calendar);
+        }
+        let calendar = calendars.get(&department).and_then(Option::as_ref);
+        let opened = ServiceRequest::open_routed(
+            placeholder.clone(),
+            f.new.clone(),
+            service,
+            Some(route),
+            calendar,
+            f.actor.clone(),
+            f.now,
+        );
         match opened {
             Ok(r) => {
                 pending.push(r);

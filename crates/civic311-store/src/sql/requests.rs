@@ -518,8 +518,17 @@ async fn create_in(
     // Imported requests keep their source's ids, which may collide with our numbers: skip taken ones.
     let (_, routing) = routing_in(&mut *conn).await?;
     let route = routing.route(&service, &new.location.areas, now);
+    let calendar = calendar_in(&mut *conn, route.department.as_ref().map(|d| d.as_str())).await?;
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
-    let mut one = [ServiceRequest::open_routed(placeholder, new, &service, Some(route), actor, now)?];
+    let mut one = [ServiceRequest::open_routed(
+        placeholder,
+        new,
+        &service,
+        Some(route),
+        calendar.as_ref(),
+        actor,
+        now,
+    )?];
     loop {
         let number = next_numbers(&mut *conn, 1).await?[0];
         one[0].0.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;

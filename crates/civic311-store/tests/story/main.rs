@@ -9,6 +9,7 @@ mod lifecycle;
 mod listing;
 mod routing;
 mod schema;
+mod sla;
 
 use chrono::{DateTime, TimeZone, Utc};
 use civic311_domain::{

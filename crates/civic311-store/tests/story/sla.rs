@@ -1,0 +1,183 @@
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use civic311_domain::sla::EscalationPolicy;
+use civic311_domain::{
+    Actor, BusinessCalendar, ClosureReason, DepartmentCode, EventKind, SlaTarget, SlaUnit, Status,
+};
+use civic311_store::SweepReport;
+use civic311_testkit::{TestDb, both_backends};
+
+use crate::{at, code, file, new_request, seed_catalog};
+
+both_backends!(
+    business_hours_due_dates_follow_the_department_calendar,
+    escalation_sweeps_climb_once_per_level_under_a_lease
+);
+
+const KC: chrono_tz::Tz = chrono_tz::America::Chicago;
+
+/// The issue's example: received Friday 16:30 with an 8-business-hour target, Monday a holiday.
+async fn business_hours_due_dates_follow_the_department_calendar(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let pw = DepartmentCode::parse("public-works").unwrap();
+    let mut lights = store.service(&code("pothole")).await.unwrap().unwrap();
+    lights.code = code("streetlight-out");
+    lights.sla = Some(SlaTarget {
+        amount: 8,
+        unit: SlaUnit::BusinessHours,
+    });
+    store.upsert_service(&lights).await.unwrap();
+    let friday = KC
+        .with_ymd_and_hms(2024, 5, 24, 16, 30, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    // No calendar yet: business time cannot be counted, so no due date rather than a wrong one.
+    let r = store
+        .create_request(new_request("streetlight-out"), Actor::Resident, friday)
+        .await
+        .unwrap();
+    assert_eq!(r.due_at, None);
+
+    let hm = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    let memorial_day = NaiveDate::from_ymd_opt(2024, 5, 27).unwrap();
+    let calendar = BusinessCalendar::weekdays(KC, hm(8), hm(17), [memorial_day]).unwrap();
+    store.set_calendar(Some(&pw), &calendar).await.unwrap();
+    assert_eq!(
+        store.calendar(Some(&pw)).await.unwrap(),
+        Some(calendar.clone())
+    );
+    for filed in [
+        store
+            .create_request(new_request("streetlight-out"), Actor::Resident, friday)
+            .await
+            .unwrap(),
+        store
+            .create_request_with_token(new_request("streetlight-out"), Actor::Resident, friday)
+            .await
+            .unwrap()
+            .0,
+    ] {
+        // Half an hour on Friday, nothing on the weekend or the holiday, 7.5 hours on Tuesday.
+        let tuesday = KC.with_ymd_and_hms(2024, 5, 28, 15, 30, 0).unwrap();
+        assert_eq!(filed.due_at, Some(tuesday.with_timezone(&Utc)));
+    }
+    // A department without its own calendar works by the city's.
+    let parks = DepartmentCode::parse("parks").unwrap();
+    assert_eq!(store.calendar(Some(&parks)).await.unwrap(), None);
+    store.set_calendar(None, &calendar).await.unwrap();
+    assert_eq!(store.calendar(Some(&parks)).await.unwrap(), Some(calendar));
+}
+
+async fn escalation_sweeps_climb_once_per_level_under_a_lease(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let policy = EscalationPolicy::default();
+    // Potholes are due in 7 calendar days.
+    let r = file(store, "pothole", at(1, 9)).await;
+    let closed = file(store, "pothole", at(1, 9)).await;
+    store
+        .update_request(&closed.id, None, |c| {
+            Ok(vec![c.change_status(
+                Status::Closed(ClosureReason::Resolved),
+                Actor::Staff("crew".into()),
+                at(2, 9),
+            )?])
+        })
+        .await
+        .unwrap();
+    let levels = |events: Vec<civic311_store::StoredEvent>| -> Vec<u8> {
+        events
+            .into_iter()
+            .filter_map(|e| match e.event.kind {
+                EventKind::Escalated { level, .. } => Some(level),
+                _ => None,
+            })
+            .collect()
+    };
+    let sweep = |days: f64| {
+        let now = at(1, 9) + Duration::minutes((days * 1440.0) as i64);
+        async move {
+            store
+                .sweep_sla("worker-a", &policy, now)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        sweep(5.5).await.events,
+        0,
+        "70% of the time used: nothing yet"
+    );
+    assert_eq!(
+        sweep(5.7).await,
+        SweepReport {
+            checked: 1,
+            escalated: 1,
+            events: 1
+        },
+        "81%: the assignee is told; the closed request is not looked at"
+    );
+    assert_eq!(levels(store.events(&r.id).await.unwrap()), [1]);
+    assert_eq!(sweep(5.8).await.events, 0, "the same level is not repeated");
+    // A sweep that missed a day writes both levels it skipped, each at the time it was reached.
+    assert_eq!(sweep(11.0).await.events, 2);
+    let events = store.events(&r.id).await.unwrap();
+    assert_eq!(levels(events.clone()), [1, 2, 3]);
+    let stamps: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e.event.kind, EventKind::Escalated { .. }))
+        .map(|e| e.event.at)
+        .collect();
+    assert_eq!(
+        stamps[1],
+        at(8, 9) + Duration::seconds(1),
+        "level 2 just after the due date"
+    );
+    assert_eq!(stamps[2], at(11, 21), "level 3 at 150% of the 7 days");
+    assert!(levels(store.events(&closed.id).await.unwrap()).is_empty());
+    assert_eq!(sweep(30.0).await.checked, 0, "level 3 is the last");
+
+    // Another server holds the lease: this one does nothing until it expires.
+    let later = file(store, "pothole", at(20, 9)).await;
+    execute(
+        db,
+        "UPDATE jobs SET leased_by = 'worker-b', lease_until = '2999-01-01T00:00:00+00:00' \
+         WHERE name = 'sla-sweep'",
+    )
+    .await;
+    let now = at(31, 9);
+    assert_eq!(
+        store.sweep_sla("worker-a", &policy, now).await.unwrap(),
+        None
+    );
+    assert!(levels(store.events(&later.id).await.unwrap()).is_empty());
+    execute(
+        db,
+        "UPDATE jobs SET lease_until = '2000-01-01T00:00:00+00:00' WHERE name = 'sla-sweep'",
+    )
+    .await;
+    let report = store
+        .sweep_sla("worker-a", &policy, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.events, 3);
+}
+
+/// Runs `sql` on the test database directly (another server's doing).
+async fn execute(db: &TestDb, sql: &'static str) {
+    use sqlx::Connection;
+    match db.backend {
+        civic311_testkit::Backend::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(db.url.expose())
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        civic311_testkit::Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+}
