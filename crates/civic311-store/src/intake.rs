@@ -39,6 +39,24 @@ fn sha256_hex(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    /// An app or partner filing requests through Open311.
+    Client,
+    /// City staff (or a city system): the staff API, and requesters' personal data.
+    Staff,
+}
+
+impl KeyRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KeyRole::Client => "client",
+            KeyRole::Staff => "staff",
+        }
+    }
+}
+
 /// What a token says about its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenState {
@@ -83,19 +101,43 @@ impl Store {
         dispatch!(self, write, add_comment(id.as_str(), comment, now))
     }
 
+    /// Issues a client API key to `name` and returns it; see [`Store::issue_api_key_with_role`].
+    pub async fn issue_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<String> {
+        self.issue_api_key_with_role(name, KeyRole::Client, now)
+            .await
+    }
+
     /// Issues an API key to `name` and returns it; it is shown once, only its SHA-256 is kept.
     /// The key is 32 random bytes, so a fast hash is enough (no password stretching needed).
-    pub async fn issue_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<String> {
+    pub async fn issue_api_key_with_role(
+        &self,
+        name: &str,
+        role: KeyRole,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let key = random_hex(32)?;
         let hash = sha256_hex(&key);
-        dispatch!(self, write, insert_api_key(name, &hash, now))?;
+        dispatch!(self, write, insert_api_key(name, &hash, role.as_str(), now))?;
         Ok(key)
     }
 
     /// The name a valid, unrevoked key was issued to.
     pub async fn api_key_owner(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.api_key(key).await?.map(|(name, _)| name))
+    }
+
+    /// The name and role of a valid, unrevoked key.
+    pub async fn api_key(&self, key: &str) -> Result<Option<(String, KeyRole)>> {
         let hash = sha256_hex(key);
-        dispatch!(self, read, api_key_owner(&hash))
+        let found: Option<(String, String)> = dispatch!(self, read, api_key(&hash))?;
+        Ok(found.map(|(name, role)| {
+            let role = if role == "staff" {
+                KeyRole::Staff
+            } else {
+                KeyRole::Client
+            };
+            (name, role)
+        }))
     }
 
     /// Revokes every key issued to `name`; returns how many.

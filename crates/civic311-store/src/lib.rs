@@ -22,7 +22,7 @@ mod sla;
 
 pub use areas::Area;
 pub use error::StoreError;
-pub use intake::{Comment, CommentSaved, MAX_MEDIA_BYTES, TokenState, random_hex};
+pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};
 pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;

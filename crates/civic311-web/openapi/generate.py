@@ -151,6 +151,23 @@ paths["/api/v1/requests/{id}"] = {"get": {"tags": ["API"], "operationId": "api_r
 paths["/api/v1/requests/{id}/duplicates"] = {"get": {"tags": ["API"], "operationId": "api_request_duplicates", "summary": "Earlier requests this one most likely duplicates, best first", "parameters": [path_p("id", "Request id", "2019193337")], "responses": {"200": {"description": "Suggestions with their scores", "content": {"application/json": {"schema": obj({
     "request_id": S(), "rules": obj({"radius_m": {"type": "number"}, "window_days": {"type": "integer"}, "grace_days": {"type": "integer"}, "min_score": {"type": "number"}}),
     "suggestions": {"type": "array", "items": obj({"suggestion": obj({"id": S(), "score": {"type": "number", "minimum": 0, "maximum": 1}, "distance_m": {"type": ["number", "null"]}, "same_service": {"type": "boolean"}, "same_address": {"type": "boolean"}, "open": {"type": "boolean"}}), "request": {"type": "object"}})}})}}}, **aerr(400, 404)}}}
+# The staff API: a staff key as a bearer token.
+staff_op = lambda op, summary, body=None: {
+    "tags": ["Staff API"], "operationId": op, "summary": summary, "security": [{"staffKey": []}],
+    "parameters": [path_p("id", "Request id", "2019193337")],
+    **({"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}} if body else {}),
+    "responses": {**anyobj("The request after the change" if body else "The request with its requester and whole history"), **aerr(400, 401, 403, 404, 409, 422)}}
+version = {"type": ["integer", "null"], "description": "the version you changed; 409 if the request changed since"}
+staff_status = {"oneOf": [
+    obj({"state": S(enum=["open", "in_progress"])}, ["state"]),
+    obj({"state": S(enum=["on_hold"]), "reason": S(enum=["waiting_on_resident", "appointment_scheduled", "waiting_on_third_party"])}),
+    obj({"state": S(enum=["closed"]), "reason": S(enum=["resolved", "duplicate", "cancelled", "no_action_needed", "referred", "unable_to_locate"])})]}
+paths["/api/v1/staff/requests/{id}"] = {"get": staff_op("staff_request", "One request as staff see it: requester, whole history, number of reports")}
+paths["/api/v1/staff/requests/{id}/status"] = {"post": staff_op("staff_status", "Change the status (closing needs a reason)", obj({"status": staff_status, "version": version}, ["status"]))}
+paths["/api/v1/staff/requests/{id}/assign"] = {"post": staff_op("staff_assign", "Give the request to a department and/or person, saying why", obj({"department": NS(), "assignee": NS(), "reason": S(), "version": version}, ["reason"]))}
+paths["/api/v1/staff/requests/{id}/notes"] = {"post": staff_op("staff_note", "Add a note, internal or public", obj({"text": S(), "public": {"type": "boolean"}, "version": version}, ["text"]))}
+paths["/api/v1/staff/requests/{id}/reopen"] = {"post": staff_op("staff_reopen", "Reopen a closed request, saying why", obj({"reason": S(), "version": version}, ["reason"]))}
+paths["/api/v1/staff/requests/{id}/merge"] = {"post": staff_op("staff_merge", "Merge this request into its parent as a duplicate", obj({"parent": S()}))}
 paths["/api/v1/services"] = {"get": {"tags": ["API"], "operationId": "api_services", "summary": "The catalog", "responses": anyobj("Services")}}
 paths["/api/v1/stats"] = {"get": {"tags": ["API"], "operationId": "api_stats", "summary": "Counts", "responses": anyobj("Counts")}}
 
@@ -158,5 +175,5 @@ doc = {"openapi": "3.1.0",
        "info": {"title": "civic311", "version": "0.1.0",
                 "description": "civic311's HTTP API: Open311 GeoReport v2 (JSON and XML) with Chicago-style extensions and mySociety-style updates, and the JSON API of the web UI. POSTs need an api_key unless the city turned that off."},
        "servers": [{"url": "/"}],
-       "paths": paths, "components": {"schemas": schemas}}
+       "paths": paths, "components": {"schemas": schemas, "securitySchemes": {"staffKey": {"type": "http", "scheme": "bearer", "description": "a staff API key: civic311 apikey create NAME --staff"}}}}
 print(json.dumps(doc, indent=2))

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use civic311_store::Store;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -44,6 +44,21 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/requests/{id}/duplicates",
             get(api::requests::duplicates),
         )
+        .route("/api/v1/staff/requests/{id}", get(api::staff::show))
+        .route(
+            "/api/v1/staff/requests/{id}/status",
+            post(api::staff::status),
+        )
+        .route(
+            "/api/v1/staff/requests/{id}/assign",
+            post(api::staff::assign),
+        )
+        .route("/api/v1/staff/requests/{id}/notes", post(api::staff::note))
+        .route(
+            "/api/v1/staff/requests/{id}/reopen",
+            post(api::staff::reopen),
+        )
+        .route("/api/v1/staff/requests/{id}/merge", post(api::staff::merge))
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
         .merge(open311::routes())

@@ -124,7 +124,12 @@ pub enum ImportSource {
 pub enum ApikeyAction {
     /// Issue a key to NAME (an app, a partner, a city system) and print it; only its hash is
     /// stored, so it cannot be shown again.
-    Create { name: String },
+    Create {
+        name: String,
+        /// A staff key: the staff API (`Authorization: Bearer KEY`) and personal data
+        #[arg(long)]
+        staff: bool,
+    },
     /// Revoke every key issued to NAME.
     Revoke { name: String },
 }
@@ -166,12 +171,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .context("cannot open the database")?;
             let now = chrono::Utc::now();
             match action {
-                ApikeyAction::Create { name } => {
+                ApikeyAction::Create { name, staff } => {
                     let name = name.trim();
                     if name.is_empty() {
                         anyhow::bail!("the key's NAME must not be empty");
                     }
-                    let key = store.issue_api_key(name, now).await?;
+                    let role = if staff {
+                        civic311_store::KeyRole::Staff
+                    } else {
+                        civic311_store::KeyRole::Client
+                    };
+                    let key = store.issue_api_key_with_role(name, role, now).await?;
                     println!("{key}");
                     eprintln!("API key issued to {name:?}; it is shown only this once.");
                 }

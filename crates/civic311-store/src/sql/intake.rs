@@ -1,17 +1,24 @@
 // Intake support: API keys, Open311 tokens, uploaded media. Included by backend.rs once per backend.
 
-pub(crate) async fn insert_api_key(pool: &Pool, name: &str, sha256: &str, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("INSERT INTO api_keys (name, key_sha256, created_at) VALUES ($1, $2, $3)")
+pub(crate) async fn insert_api_key(
+    pool: &Pool,
+    name: &str,
+    sha256: &str,
+    role: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO api_keys (name, key_sha256, created_at, role) VALUES ($1, $2, $3, $4)")
         .bind(name)
         .bind(sha256)
         .bind(now)
+        .bind(role)
         .execute(pool)
         .await?;
     Ok(())
 }
 
-pub(crate) async fn api_key_owner(pool: &Pool, sha256: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT name FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL")
+pub(crate) async fn api_key(pool: &Pool, sha256: &str) -> Result<Option<(String, String)>> {
+    Ok(sqlx::query_as("SELECT name, role FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL")
         .bind(sha256)
         .fetch_optional(pool)
         .await?)

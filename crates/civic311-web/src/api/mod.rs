@@ -1,6 +1,7 @@
 //! The JSON API (`/api/v1`), for the web UI and for other tools.
 
 pub mod requests;
+pub mod staff;
 
 use axum::Json;
 use axum::extract::State;

@@ -7,6 +7,7 @@ mod open311;
 mod openapi;
 mod privacy;
 mod requests;
+mod staff;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,240 @@
+//! The staff API (`/api/v1/staff`): what an agent or a supervisor does to a request. Every call
+//! needs a staff key (`civic311 apikey create NAME --staff`) as `Authorization: Bearer KEY`;
+//! every change is an event with who (the key's name) and, where the domain asks for it, why.
+//! Changes take the request's `version` when the caller has one, and are refused with 409 when
+//! someone else changed the request since.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use civic311_domain::{
+    Actor, DepartmentCode, DomainError, EventKind, RequestEvent, ServiceRequest, ServiceRequestId,
+    Status,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The staff member a request comes from, by their key.
+async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("send a staff key as Authorization: Bearer KEY"))?;
+    match state.store.api_key(key).await? {
+        Some((name, civic311_store::KeyRole::Staff)) => Ok(name),
+        Some(_) => Err(ApiError::forbidden("this key is not a staff key")),
+        None => Err(ApiError::unauthorized("this key is not valid")),
+    }
+}
+
+/// The body as `T`, after the caller is known (so strangers learn nothing from errors).
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("body: {e}")))
+}
+
+fn request_id(id: String) -> Result<ServiceRequestId, ApiError> {
+    ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Applies `change` to the request as `who`, at `version` if given.
+async fn change<F>(
+    state: &AppState,
+    id: &ServiceRequestId,
+    version: Option<i64>,
+    change: F,
+) -> Result<Json<Value>, ApiError>
+where
+    F: FnOnce(&mut ServiceRequest) -> Result<Vec<RequestEvent>, DomainError>,
+{
+    let request = state.store.update_request(id, version, change).await?;
+    Ok(Json(json!({ "request": request })))
+}
+
+/// `GET /api/v1/staff/requests/{id}`: the whole request, requester included, with its whole
+/// history (internal notes too) and how many residents reported it (itself and merged duplicates).
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let request = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let history = state.store.events(&id).await?;
+    let merged = history
+        .iter()
+        .filter(|e| matches!(e.event.kind, EventKind::DuplicateMerged { .. }))
+        .count();
+    Ok(Json(json!({
+        "request": request,
+        "reports": 1 + merged,
+        "history": history.iter().map(|e| json!({
+            "seq": e.seq,
+            "at": e.event.at,
+            "actor": e.event.actor.to_string(),
+            "event": e.event.kind,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// `{"state": "closed", "reason": "resolved"}`, `{"state": "on_hold", "reason":
+    /// "waiting_on_resident"}`, `{"state": "in_progress"}`...
+    status: Status,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/status`.
+pub async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let c: StatusChange = body(&bytes)?;
+    let now = chrono::Utc::now();
+    change(&state, &id, c.version, |r| {
+        Ok(vec![r.change_status(c.status, Actor::Staff(who), now)?])
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    department: Option<DepartmentCode>,
+    assignee: Option<String>,
+    reason: String,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/assign`: to another department or person, with why. A move
+/// between departments is a misroute in the reports.
+pub async fn assign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let a: Assignment = body(&bytes)?;
+    if let Some(d) = &a.department
+        && !state
+            .store
+            .departments()
+            .await?
+            .iter()
+            .any(|k| &k.code == d)
+    {
+        return Err(ApiError::bad_request(format!("unknown department {d}")));
+    }
+    let now = chrono::Utc::now();
+    change(&state, &id, a.version, |r| {
+        Ok(vec![r.assign(
+            a.department,
+            a.assignee,
+            &a.reason,
+            Actor::Staff(who),
+            now,
+        )?])
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    text: String,
+    /// Shown to residents (Open311, the public pages); internal otherwise.
+    #[serde(default)]
+    public: bool,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/notes`.
+pub async fn note(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let n: Note = body(&bytes)?;
+    let now = chrono::Utc::now();
+    change(&state, &id, n.version, |r| {
+        Ok(vec![r.add_note(
+            &n.text,
+            n.public,
+            Actor::Staff(who),
+            now,
+        )?])
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reopen {
+    reason: String,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/reopen`: counted against closure quality.
+pub async fn reopen(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let r: Reopen = body(&bytes)?;
+    let now = chrono::Utc::now();
+    change(&state, &id, r.version, |req| {
+        Ok(vec![req.reopen(&r.reason, Actor::Staff(who), now)?])
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    parent: String,
+}
+
+/// `POST /api/v1/staff/requests/{id}/merge`: this request is a duplicate of `parent`. It is
+/// closed as a duplicate and keeps its own history; the parent counts one more report.
+pub async fn merge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let id = request_id(id)?;
+    let m: Merge = body(&bytes)?;
+    let parent = request_id(m.parent)?;
+    let (child, parent) = state
+        .store
+        .merge_requests(&id, &parent, Actor::Staff(who), chrono::Utc::now())
+        .await?;
+    Ok(Json(json!({ "request": child, "parent": parent })))
+}

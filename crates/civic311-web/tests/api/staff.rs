@@ -1,0 +1,217 @@
+//! The staff API on the real sample: keys and roles, every change as an event with who and why,
+//! stale versions refused, duplicates merged and counted.
+
+use civic311_domain::{Actor, Consent, NewServiceRequest, Requester};
+use civic311_store::{KeyRole, Page, RequestFilter};
+use civic311_testkit::{TestDb, both_backends};
+use serde_json::{Value, json};
+
+use crate::TestApp;
+
+both_backends!(staff_change_requests_and_everyone_else_is_refused);
+
+async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let now = chrono::Utc::now();
+    let staff = app
+        .store
+        .issue_api_key_with_role("agent-jane", KeyRole::Staff, now)
+        .await
+        .unwrap();
+    let client = app.store.issue_api_key("fixmystreet", now).await.unwrap();
+    // An open sample request, filed again by a resident who left an e-mail address.
+    let page = Page {
+        limit: 50,
+        offset: 0,
+    };
+    let open = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["open"],
+                ..Default::default()
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    let sample = &open[0];
+    let again = |email: &str| NewServiceRequest {
+        service_code: sample.service_code.clone(),
+        description: Some("Still there".into()),
+        location: sample.location.clone(),
+        channel: civic311_domain::Channel::Web,
+        priority: civic311_domain::Priority::Normal,
+        requester: Some(Requester {
+            email: Some(email.into()),
+            consent: Consent {
+                contact: true,
+                survey: false,
+            },
+            ..Requester::default()
+        }),
+        attributes: vec![],
+        media_url: None,
+    };
+    let r = app
+        .store
+        .create_request(again("ada@example.org"), Actor::Resident, now)
+        .await
+        .unwrap();
+    let dup = app
+        .store
+        .create_request(again("bob@example.org"), Actor::Resident, now)
+        .await
+        .unwrap();
+    let url = |path: &str| format!("{}/api/v1/staff/requests/{}{path}", app.base, r.id);
+    let send = |path: &str, key: Option<&str>, body: Value| {
+        let mut req = app.client.post(url(path)).json(&body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let show = |key: Option<&str>| {
+        let mut req = app.client.get(url(""));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Who may.
+    let note = json!({"text": "crew sent"});
+    assert_eq!(send("/notes", None, note.clone()).await.0, 401);
+    assert_eq!(send("/notes", Some("not-a-key"), note.clone()).await.0, 401);
+    let (status, body) = send("/notes", Some(&client), note.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("this key is not a staff key"))
+    );
+    assert_eq!(show(Some(&client)).await.0, 403);
+    // Only staff see the requester.
+    let (status, view) = show(Some(&staff)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["request"]["requester"]["email"], "ada@example.org");
+    let (_, public) = app.get_json(&format!("/api/v1/requests/{}", r.id)).await;
+    assert!(!public.to_string().contains("ada@example.org"), "{public}");
+
+    // Reassigned to another department, saying why: a misroute in the reports.
+    let departments = app.store.departments().await.unwrap();
+    let other = departments
+        .iter()
+        .find(|d| Some(&d.code) != r.department.as_ref())
+        .unwrap();
+    let (status, body) = send(
+        "/assign",
+        Some(&staff),
+        json!({"department": other.code.as_str(), "assignee": null, "reason": "not ours: water main"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["request"]["department"], other.code.as_str());
+    let (status, body) = send(
+        "/assign",
+        Some(&staff),
+        json!({"department": "nope", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    // Closing needs a reason; a stale version is refused; closing twice is not a change.
+    let (status, body) = send(
+        "/status",
+        Some(&staff),
+        json!({"status": {"state": "closed"}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = send(
+        "/status",
+        Some(&staff),
+        json!({"status": {"state": "closed", "reason": "resolved"}, "version": 0}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = send(
+        "/status",
+        Some(&staff),
+        json!({"status": {"state": "closed", "reason": "resolved"}, "version": 1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["request"]["status"]["state"], "closed");
+    let (status, _) = send(
+        "/status",
+        Some(&staff),
+        json!({"status": {"state": "closed", "reason": "resolved"}}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, body) = send(
+        "/reopen",
+        Some(&staff),
+        json!({"reason": "resident says it is back"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["request"]["status"]["state"]),
+        (200, &json!("open")),
+        "{body}"
+    );
+    assert_eq!(send("/notes", Some(&staff), note).await.0, 200);
+
+    // The second report is merged into the first: it keeps its history, the first counts two.
+    let (status, body) = app
+        .client
+        .post(format!(
+            "{}/api/v1/staff/requests/{}/merge",
+            app.base, dup.id
+        ))
+        .bearer_auth(&staff)
+        .json(&json!({"parent": r.id.as_str()}))
+        .send()
+        .await
+        .map(|resp| resp.status().as_u16())
+        .map(|s| (s, ()))
+        .unwrap();
+    assert_eq!(status, 200, "{body:?}");
+    let (_, view) = show(Some(&staff)).await;
+    assert_eq!(view["reports"], 2, "{view}");
+    let kinds: Vec<&str> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap_or_default())
+        .collect();
+    let actors: Vec<&str> = view["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors.iter().any(|a| a.contains("agent-jane")),
+        "{actors:?}"
+    );
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "routed",
+            "reassigned",
+            "status_changed",
+            "reopened",
+            "note_added",
+            "duplicate_merged"
+        ],
+        "{view}"
+    );
+}
