@@ -37,6 +37,10 @@ pub struct RequestCounts {
     pub total: i64,
     pub by_state: Vec<(String, i64)>,
     pub events: i64,
+    /// Requests moved after their first routing (`reassigned` events).
+    pub reassignments: i64,
+    /// Reassignments from one department to another: the first department was the wrong door.
+    pub misroutes: i64,
 }
 
 /// An event as stored, with its place in the global order.

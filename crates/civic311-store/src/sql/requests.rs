@@ -428,13 +428,29 @@ pub(crate) async fn count_requests(pool: &Pool, f: &RequestFilter) -> Result<i64
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
+// (reassignments, of which between departments).
+macro_rules! moves {
+    ($from:literal, $to:literal) => {
+        concat!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN COALESCE(", $from, ", '') <> COALESCE(", $to,
+            ", '') THEN 1 ELSE 0 END), 0) FROM request_events WHERE kind = 'reassigned'"
+        )
+    };
+}
+const MOVES: &str = if POSTGRES {
+    moves!("payload->>'from_department'", "payload->>'to_department'")
+} else {
+    moves!("json_extract(payload, '$.from_department')", "json_extract(payload, '$.to_department')")
+};
+
 pub(crate) async fn request_counts(pool: &Pool) -> Result<RequestCounts> {
     let by_state: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM service_requests GROUP BY status ORDER BY status")
             .fetch_all(pool)
             .await?;
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_events").fetch_one(pool).await?;
-    Ok(RequestCounts { total: by_state.iter().map(|(_, n)| n).sum(), by_state, events })
+    let (reassignments, misroutes): (i64, i64) = sqlx::query_as(MOVES).fetch_one(pool).await?;
+    Ok(RequestCounts { total: by_state.iter().map(|(_, n)| n).sum(), by_state, events, reassignments, misroutes })
 }
 
 pub(crate) async fn events(pool: &Pool, id: &str) -> Result<Vec<StoredEvent>> {

@@ -38,6 +38,8 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         "requests": counts.total,
         "by_status": by_state,
         "events": counts.events,
+        "reassignments": counts.reassignments,
+        "misroutes": counts.misroutes,
         "informational_contacts": contacts.iter().map(|(_, n)| n).sum::<i64>(),
     })))
 }

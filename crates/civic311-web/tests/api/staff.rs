@@ -124,6 +124,20 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
     )
     .await;
     assert_eq!(status, 400, "{body}");
+    // A move within the department is a reassignment, not a misroute.
+    let (status, body) = send(
+        "/assign",
+        Some(&staff),
+        json!({"department": other.code.as_str(), "assignee": "crew 7", "reason": "nearest crew"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, stats) = app.get_json("/api/v1/stats").await;
+    assert_eq!(
+        (&stats["reassignments"], &stats["misroutes"]),
+        (&json!(2), &json!(1)),
+        "{stats}"
+    );
 
     // Closing needs a reason; a stale version is refused; closing twice is not a change.
     let (status, body) = send(
@@ -143,7 +157,7 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
     let (status, body) = send(
         "/status",
         Some(&staff),
-        json!({"status": {"state": "closed", "reason": "resolved"}, "version": 1}),
+        json!({"status": {"state": "closed", "reason": "resolved"}, "version": 2}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -206,6 +220,7 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
         [
             "created",
             "routed",
+            "reassigned",
             "reassigned",
             "status_changed",
             "reopened",
