@@ -9,8 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    Actor, BusinessCalendar, DomainError, EventKind, RequestEvent, ServiceRequest, SlaTarget,
-    SlaUnit,
+    Actor, BusinessCalendar, DomainError, EventKind, HoldReason, RequestEvent, ServiceRequest,
+    SlaTarget, SlaUnit, Status,
 };
 
 /// When to escalate, as shares of the time between receipt and due date.
@@ -82,7 +82,64 @@ pub fn due_date(
     }
 }
 
+/// Whether the SLA clock stands still in `status`: while the city waits on the resident or for
+/// a scheduled appointment, the time is not the department's.
+pub fn clock_stopped(status: Status) -> bool {
+    matches!(
+        status,
+        Status::OnHold(HoldReason::WaitingOnResident | HoldReason::AppointmentScheduled)
+    )
+}
+
 impl ServiceRequest {
+    /// [`ServiceRequest::change_status`] with the SLA clock: entering a status that stops it
+    /// records `sla_paused`; leaving one records `sla_resumed` and moves the due date on by the
+    /// time stopped (`paused_since` is when the clock stopped, from the history), logged as
+    /// `due_date_changed`.
+    pub fn change_status_on_the_clock(
+        &mut self,
+        to: Status,
+        paused_since: Option<DateTime<Utc>>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RequestEvent>, DomainError> {
+        let from = self.status;
+        let mut events = vec![self.change_status(to, actor, now)?];
+        match (clock_stopped(from), clock_stopped(to)) {
+            (false, true) => {
+                let reason = to.reason().unwrap_or("on hold").replace('_', " ");
+                events.push(self.record(Actor::System, now, EventKind::SlaPaused { reason }));
+            }
+            (true, false) => {
+                events.push(self.record(Actor::System, now, EventKind::SlaResumed));
+                if let (Some(since), Some(due)) = (paused_since, self.due_at) {
+                    let stopped = now - since;
+                    if stopped > Duration::zero() {
+                        let moved = due + stopped;
+                        self.due_at = Some(moved);
+                        let reason = format!(
+                            "the clock stood still for {} h {} min ({})",
+                            stopped.num_hours(),
+                            stopped.num_minutes() % 60,
+                            from.reason().unwrap_or("on hold").replace('_', " ")
+                        );
+                        events.push(self.record(
+                            Actor::System,
+                            now,
+                            EventKind::DueDateChanged {
+                                from: Some(due),
+                                to: Some(moved),
+                                reason,
+                            },
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(events)
+    }
+
     /// The `escalated` events that take the request from level `from` to `to`, each stamped
     /// when its level was reached (never after `now`). Closed requests are not escalated.
     pub fn escalate(

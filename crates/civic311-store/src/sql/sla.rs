@@ -79,11 +79,13 @@ pub(crate) async fn release_lease(
     Ok(())
 }
 
-// (id, received, due, level reached so far) of every open request with a due date below level 3.
+// (id, received, due, level reached so far) of every open request with a due date below level 3
+// whose clock runs.
 pub(crate) async fn escalation_candidates(pool: &Pool) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>, i32)>> {
     let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>, i32)> = sqlx::query_as(
         "SELECT id, created_at, due_at, CAST(escalation_level AS INTEGER) FROM service_requests \
-         WHERE status <> 'closed' AND due_at IS NOT NULL AND escalation_level < 3",
+         WHERE status <> 'closed' AND due_at IS NOT NULL AND escalation_level < 3 \
+         AND NOT (status = 'on_hold' AND status_reason IN ('waiting_on_resident', 'appointment_scheduled'))",
     )
     .fetch_all(pool)
     .await?;

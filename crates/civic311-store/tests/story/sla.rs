@@ -10,7 +10,8 @@ use crate::{at, code, file, new_request, seed_catalog};
 
 both_backends!(
     business_hours_due_dates_follow_the_department_calendar,
-    escalation_sweeps_climb_once_per_level_under_a_lease
+    escalation_sweeps_climb_once_per_level_under_a_lease,
+    waiting_on_the_resident_stops_the_clock
 );
 
 const KC: chrono_tz::Tz = chrono_tz::America::Chicago;
@@ -180,4 +181,79 @@ async fn execute(db: &TestDb, sql: &'static str) {
             sqlx::query(sql).execute(&mut c).await.unwrap();
         }
     }
+}
+
+/// While the city waits on the resident the request is not escalated, and the due date moves on
+/// by the time waited when work resumes.
+async fn waiting_on_the_resident_stops_the_clock(db: &TestDb) {
+    use civic311_domain::HoldReason;
+    let store = &db.store;
+    seed_catalog(store).await;
+    let policy = EscalationPolicy::default();
+    let r = file(store, "pothole", at(1, 9)).await;
+    assert_eq!(r.due_at, Some(at(8, 9)));
+    let agent = || Actor::Staff("agent".into());
+    store
+        .update_request(&r.id, None, |q| {
+            q.change_status_on_the_clock(
+                Status::OnHold(HoldReason::WaitingOnResident),
+                None,
+                agent(),
+                at(2, 9),
+            )
+        })
+        .await
+        .unwrap();
+    let report = store
+        .sweep_sla("w", &policy, at(9, 9))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.checked, 0, "a stopped clock is not swept");
+    let resumed = store
+        .update_request(&r.id, None, |q| {
+            q.change_status_on_the_clock(Status::InProgress, Some(at(2, 9)), agent(), at(4, 9))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        resumed.due_at,
+        Some(at(10, 9)),
+        "two days waited, two days more"
+    );
+    let kinds: Vec<_> = store
+        .events(&r.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.kind.name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "routed",
+            "status_changed",
+            "sla_paused",
+            "status_changed",
+            "sla_resumed",
+            "due_date_changed"
+        ]
+    );
+    // 7 of 9 days used: nothing; 8.2 of 9: at risk.
+    assert_eq!(
+        store
+            .sweep_sla("w", &policy, at(8, 9))
+            .await
+            .unwrap()
+            .unwrap()
+            .events,
+        0
+    );
+    let report = store
+        .sweep_sla("w", &policy, at(9, 9) + Duration::hours(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.events, 1);
 }

@@ -98,7 +98,8 @@ pub struct StatusChange {
     version: Option<i64>,
 }
 
-/// `POST /api/v1/staff/requests/{id}/status`.
+/// `POST /api/v1/staff/requests/{id}/status`. Waiting on the resident or for an appointment
+/// stops the SLA clock; leaving that status moves the due date on by the time stopped.
 pub async fn status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,8 +110,28 @@ pub async fn status(
     let id = request_id(id)?;
     let c: StatusChange = body(&bytes)?;
     let now = chrono::Utc::now();
-    change(&state, &id, c.version, |r| {
-        Ok(vec![r.change_status(c.status, Actor::Staff(who), now)?])
+    // When the SLA clock stopped, if it stands still now: the history says.
+    let current = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let paused_since = state
+        .store
+        .events(&id)
+        .await?
+        .iter()
+        .rev()
+        .find_map(|e| match e.event.kind {
+            EventKind::SlaPaused { .. } => Some(Some(e.event.at)),
+            EventKind::SlaResumed => Some(None),
+            _ => None,
+        })
+        .flatten();
+    // The history read above belongs to this version: a change in between is a conflict.
+    let version = c.version.or(Some(current.version));
+    change(&state, &id, version, |r| {
+        r.change_status_on_the_clock(c.status, paused_since, Actor::Staff(who), now)
     })
     .await
 }
