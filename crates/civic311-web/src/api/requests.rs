@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use civic311_domain::{DuplicateRules, ServiceCode, ServiceRequestId};
+use civic311_domain::{DuplicateRules, ServiceCode, ServiceRequest, ServiceRequestId};
 use civic311_store::{Page, RequestFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -75,16 +75,25 @@ pub async fn list(
     ))
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+/// The request `id` names, without personal data; 400 for a malformed id, 404 for an unknown one.
+async fn public_request(
+    state: &AppState,
+    id: String,
+) -> Result<(ServiceRequestId, ServiceRequest), ApiError> {
     let id = ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let request = state
         .store
         .public_request(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    Ok((id, request))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (id, request) = public_request(&state, id).await?;
     let history = public_history(state.store.events(&id).await?);
     Ok(Json(
         json!({ "request": PublicRequest::from(request), "history": history }),
@@ -97,12 +106,7 @@ pub async fn duplicates(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let request = state
-        .store
-        .public_request(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let (id, request) = public_request(&state, id).await?;
     let catalog = state.catalog.get(&state.store).await?;
     let rules = DuplicateRules::default();
     let suggestions = state

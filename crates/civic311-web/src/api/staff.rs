@@ -35,13 +35,25 @@ async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError
     }
 }
 
-/// The body as `T`, after the caller is known (so strangers learn nothing from errors).
+/// The body as `T`.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
 
 fn request_id(id: String) -> Result<ServiceRequestId, ApiError> {
     ServiceRequestId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// What every change starts with: who asks (a staff key), which request, and the body as `B`
+/// (read only once the caller is known, so strangers learn nothing from errors).
+async fn begin<B: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: String,
+    bytes: &Bytes,
+) -> Result<(Actor, ServiceRequestId, B), ApiError> {
+    let who = staff(state, headers).await?;
+    Ok((Actor::Staff(who), request_id(id)?, body(bytes)?))
 }
 
 /// Applies `change` to the request as `who`, at `version` if given.
@@ -106,9 +118,7 @@ pub async fn status(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let c: StatusChange = body(&bytes)?;
+    let (who, id, c): (_, _, StatusChange) = begin(&state, &headers, id, &bytes).await?;
     let now = chrono::Utc::now();
     // When the SLA clock stopped, if it stands still now: the history says.
     let current = state
@@ -131,7 +141,7 @@ pub async fn status(
     // The history read above belongs to this version: a change in between is a conflict.
     let version = c.version.or(Some(current.version));
     change(&state, &id, version, |r| {
-        r.change_status_on_the_clock(c.status, paused_since, Actor::Staff(who), now)
+        r.change_status_on_the_clock(c.status, paused_since, who, now)
     })
     .await
 }
@@ -153,9 +163,7 @@ pub async fn assign(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let a: Assignment = body(&bytes)?;
+    let (who, id, a): (_, _, Assignment) = begin(&state, &headers, id, &bytes).await?;
     if let Some(d) = &a.department
         && !state
             .store
@@ -172,7 +180,7 @@ pub async fn assign(
             a.department,
             a.assignee,
             &a.reason,
-            Actor::Staff(who),
+            who,
             now,
         )?])
     })
@@ -196,17 +204,10 @@ pub async fn note(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let n: Note = body(&bytes)?;
+    let (who, id, n): (_, _, Note) = begin(&state, &headers, id, &bytes).await?;
     let now = chrono::Utc::now();
     change(&state, &id, n.version, |r| {
-        Ok(vec![r.add_note(
-            &n.text,
-            n.public,
-            Actor::Staff(who),
-            now,
-        )?])
+        Ok(vec![r.add_note(&n.text, n.public, who, now)?])
     })
     .await
 }
@@ -225,12 +226,10 @@ pub async fn reopen(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let r: Reopen = body(&bytes)?;
+    let (who, id, r): (_, _, Reopen) = begin(&state, &headers, id, &bytes).await?;
     let now = chrono::Utc::now();
     change(&state, &id, r.version, |req| {
-        Ok(vec![req.reopen(&r.reason, Actor::Staff(who), now)?])
+        Ok(vec![req.reopen(&r.reason, who, now)?])
     })
     .await
 }
@@ -249,13 +248,11 @@ pub async fn merge(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let m: Merge = body(&bytes)?;
+    let (who, id, m): (_, _, Merge) = begin(&state, &headers, id, &bytes).await?;
     let parent = request_id(m.parent)?;
     let (child, parent) = state
         .store
-        .merge_requests(&id, &parent, Actor::Staff(who), chrono::Utc::now())
+        .merge_requests(&id, &parent, who, chrono::Utc::now())
         .await?;
     Ok(Json(json!({ "request": child, "parent": parent })))
 }
