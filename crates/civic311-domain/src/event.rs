@@ -131,6 +131,12 @@ pub enum EventKind {
         reason: String,
     },
     SlaResumed,
+    /// Staff found the request was filed under the wrong service.
+    Reclassified {
+        from: ServiceCode,
+        to: ServiceCode,
+        reason: String,
+    },
     WorkOrderLinked {
         system: String,
         external_id: String,
@@ -161,6 +167,7 @@ impl EventKind {
             EventKind::DueDateChanged { .. } => "due_date_changed",
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::SlaResumed => "sla_resumed",
+            EventKind::Reclassified { .. } => "reclassified",
             EventKind::WorkOrderLinked { .. } => "work_order_linked",
             EventKind::SurveySent { .. } => "survey_sent",
             EventKind::SurveyAnswered { .. } => "survey_answered",

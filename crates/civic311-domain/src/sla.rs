@@ -9,8 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    Actor, BusinessCalendar, DomainError, EventKind, HoldReason, RequestEvent, ServiceRequest,
-    SlaTarget, SlaUnit, Status,
+    Actor, BusinessCalendar, DomainError, EventKind, HoldReason, RequestEvent, Service,
+    ServiceRequest, SlaTarget, SlaUnit, Status,
 };
 
 /// When to escalate, as shares of the time between receipt and due date.
@@ -136,6 +136,59 @@ impl ServiceRequest {
                 }
             }
             _ => {}
+        }
+        Ok(events)
+    }
+
+    /// Files the request under another service (it was filed under the wrong one). The due date
+    /// is recomputed from the original receipt under the new service's target (in `calendar`,
+    /// the department's), logged as `due_date_changed`; the answers to the old service's
+    /// questions are kept as they were given.
+    pub fn reclassify(
+        &mut self,
+        service: &Service,
+        calendar: Option<&BusinessCalendar>,
+        reason: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RequestEvent>, DomainError> {
+        if self.status.is_closed() {
+            return Err(DomainError::Closed);
+        }
+        if !service.active {
+            return Err(DomainError::ServiceInactive(service.code.to_string()));
+        }
+        if service.code == self.service_code {
+            return Err(DomainError::NoChange(self.status));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(DomainError::Empty {
+                field: "reclassification reason",
+            });
+        }
+        let from = std::mem::replace(&mut self.service_code, service.code.clone());
+        let mut events = vec![self.record(
+            actor,
+            now,
+            EventKind::Reclassified {
+                from: from.clone(),
+                to: service.code.clone(),
+                reason: reason.to_owned(),
+            },
+        )];
+        let due = due_date(service.sla, calendar, self.created_at);
+        if due != self.due_at {
+            let before = std::mem::replace(&mut self.due_at, due);
+            events.push(self.record(
+                Actor::System,
+                now,
+                EventKind::DueDateChanged {
+                    from: before,
+                    to: due,
+                    reason: format!("reclassified from {from} to {}", service.code),
+                },
+            ));
         }
         Ok(events)
     }

@@ -167,6 +167,7 @@ paths["/api/v1/staff/requests/{id}/status"] = {"post": staff_op("staff_status", 
 paths["/api/v1/staff/requests/{id}/assign"] = {"post": staff_op("staff_assign", "Give the request to a department and/or person, saying why", obj({"department": NS(), "assignee": NS(), "reason": S(), "version": version}, ["reason"]))}
 paths["/api/v1/staff/requests/{id}/notes"] = {"post": staff_op("staff_note", "Add a note, internal or public", obj({"text": S(), "public": {"type": "boolean"}, "version": version}, ["text"]))}
 paths["/api/v1/staff/requests/{id}/reopen"] = {"post": staff_op("staff_reopen", "Reopen a closed request, saying why", obj({"reason": S(), "version": version}, ["reason"]))}
+paths["/api/v1/staff/requests/{id}/reclassify"] = {"post": staff_op("staff_reclassify", "File the request under the right service; the due date is recomputed and logged", obj({"service_code": S(), "reason": S(), "version": version}, ["service_code", "reason"]))}
 paths["/api/v1/staff/requests/{id}/merge"] = {"post": staff_op("staff_merge", "Merge this request into its parent as a duplicate", obj({"parent": S()}))}
 paths["/api/v1/services"] = {"get": {"tags": ["API"], "operationId": "api_services", "summary": "The catalog", "responses": anyobj("Services")}}
 paths["/api/v1/stats"] = {"get": {"tags": ["API"], "operationId": "api_stats", "summary": "Counts", "responses": anyobj("Counts")}}

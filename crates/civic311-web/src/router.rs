@@ -59,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             post(api::staff::reopen),
         )
         .route("/api/v1/staff/requests/{id}/merge", post(api::staff::merge))
+        .route(
+            "/api/v1/staff/requests/{id}/reclassify",
+            post(api::staff::reclassify),
+        )
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
         .merge(open311::routes())

@@ -9,8 +9,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use civic311_domain::{
-    Actor, DepartmentCode, DomainError, EventKind, RequestEvent, ServiceRequest, ServiceRequestId,
-    Status,
+    Actor, DepartmentCode, DomainError, EventKind, RequestEvent, ServiceCode, ServiceRequest,
+    ServiceRequestId, Status,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -255,4 +255,38 @@ pub async fn merge(
         .merge_requests(&id, &parent, who, chrono::Utc::now())
         .await?;
     Ok(Json(json!({ "request": child, "parent": parent })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reclassify {
+    service_code: String,
+    reason: String,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/reclassify`: file the request under the right service; its
+/// due date is recomputed from receipt under the new target, and the change logged.
+pub async fn reclassify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (who, id, c): (_, _, Reclassify) = begin(&state, &headers, id, &bytes).await?;
+    let unknown = || ApiError::bad_request(format!("unknown service {:?}", c.service_code));
+    let code = ServiceCode::parse(c.service_code.as_str()).map_err(|_| unknown())?;
+    let service = state.store.service(&code).await?.ok_or_else(unknown)?;
+    let current = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let calendar = state.store.calendar(current.department.as_ref()).await?;
+    let version = c.version.or(Some(current.version));
+    let now = chrono::Utc::now();
+    change(&state, &id, version, |r| {
+        r.reclassify(&service, calendar.as_ref(), &c.reason, who, now)
+    })
+    .await
 }

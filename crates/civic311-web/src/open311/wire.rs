@@ -212,6 +212,7 @@ pub fn public_note(
         EventKind::DueDateChanged { .. } => "Expected completion date changed".into(),
         EventKind::SlaPaused { .. } => "On hold".into(),
         EventKind::SlaResumed => "Work resumed".into(),
+        EventKind::Reclassified { to, .. } => format!("Request type changed to {to}"),
         EventKind::WorkOrderLinked { .. } => "Work order created".into(),
         EventKind::NoteAdded { public: false, .. }
         | EventKind::SurveySent { .. }

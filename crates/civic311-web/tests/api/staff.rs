@@ -182,6 +182,34 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
     );
     assert_eq!(send("/notes", Some(&staff), note).await.0, 200);
 
+    // Filed under the wrong service: reclassified, due date recomputed from receipt.
+    let mut right = app.store.service(&r.service_code).await.unwrap().unwrap();
+    right.code = civic311_domain::ServiceCode::parse("sidewalk-trip-hazard").unwrap();
+    right.sla = Some(civic311_domain::SlaTarget {
+        amount: 3,
+        unit: civic311_domain::SlaUnit::CalendarDays,
+    });
+    app.store.upsert_service(&right).await.unwrap();
+    let (status, body) = send(
+        "/reclassify",
+        Some(&staff),
+        json!({"service_code": "unicorns", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = send(
+        "/reclassify",
+        Some(&staff),
+        json!({"service_code": "sidewalk-trip-hazard", "reason": "it is the sidewalk, not the street"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(body["request"]["due_at"].clone()).unwrap();
+    let created: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(body["request"]["created_at"].clone()).unwrap();
+    assert_eq!(due, created + chrono::Duration::days(3));
+
     // The second report is merged into the first: it keeps its history, the first counts two.
     let (status, body) = app
         .client
@@ -225,6 +253,8 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
             "status_changed",
             "reopened",
             "note_added",
+            "reclassified",
+            "due_date_changed",
             "duplicate_merged"
         ],
         "{view}"
