@@ -41,6 +41,8 @@ pub struct RequestCounts {
     pub reassignments: i64,
     /// Reassignments from one department to another: the first department was the wrong door.
     pub misroutes: i64,
+    /// Reopens of a request within 30 days of its closing: closures that did not hold.
+    pub reopened_within_30_days: i64,
 }
 
 /// An event as stored, with its place in the global order.

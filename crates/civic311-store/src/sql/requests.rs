@@ -450,7 +450,29 @@ pub(crate) async fn request_counts(pool: &Pool) -> Result<RequestCounts> {
             .await?;
     let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM request_events").fetch_one(pool).await?;
     let (reassignments, misroutes): (i64, i64) = sqlx::query_as(MOVES).fetch_one(pool).await?;
-    Ok(RequestCounts { total: by_state.iter().map(|(_, n)| n).sum(), by_state, events, reassignments, misroutes })
+    // The closings and reopens of requests that were ever reopened, in order: a reopen follows
+    // its closing (a status change to closed, or a merge), whose time decides.
+    let steps: Vec<(i64, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT request_key, kind, at FROM request_events WHERE kind IN ('status_changed', 'merged_into', 'reopened') \
+         AND request_key IN (SELECT request_key FROM request_events WHERE kind = 'reopened') ORDER BY request_key, seq",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut reopened_within_30_days = 0;
+    for pair in steps.windows(2) {
+        let ((key, _, closed), (next_key, kind, at)) = (&pair[0], &pair[1]);
+        if key == next_key && kind == "reopened" && *at - *closed <= chrono::Duration::days(30) {
+            reopened_within_30_days += 1;
+        }
+    }
+    Ok(RequestCounts {
+        total: by_state.iter().map(|(_, n)| n).sum(),
+        by_state,
+        events,
+        reassignments,
+        misroutes,
+        reopened_within_30_days,
+    })
 }
 
 pub(crate) async fn events(pool: &Pool, id: &str) -> Result<Vec<StoredEvent>> {

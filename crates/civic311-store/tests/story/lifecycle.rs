@@ -288,3 +288,35 @@ async fn a_batch_with_a_taken_id_writes_nothing(db: &TestDb) {
         batch[1].1.len()
     );
 }
+
+both_backends!(only_reopens_within_30_days_of_closing_count_against_closures);
+
+async fn only_reopens_within_30_days_of_closing_count_against_closures(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let r = file(store, "pothole", at(1, 9)).await;
+    let crew = || Actor::Staff("crew".into());
+    let close = |when| {
+        store.update_request(&r.id, None, move |q| {
+            Ok(vec![q.change_status(
+                Status::Closed(ClosureReason::Resolved),
+                crew(),
+                when,
+            )?])
+        })
+    };
+    let reopen = |when| {
+        store.update_request(&r.id, None, move |q| {
+            Ok(vec![q.reopen("still there", crew(), when)?])
+        })
+    };
+    close(at(2, 9)).await.unwrap();
+    reopen(at(3, 9)).await.unwrap();
+    close(at(4, 9)).await.unwrap();
+    reopen(at(4, 9) + chrono::Duration::days(31)).await.unwrap();
+    let counts = store.request_counts().await.unwrap();
+    assert_eq!(
+        counts.reopened_within_30_days, 1,
+        "the second reopen came 31 days on"
+    );
+}

@@ -40,6 +40,7 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         "events": counts.events,
         "reassignments": counts.reassignments,
         "misroutes": counts.misroutes,
+        "reopened_within_30_days": counts.reopened_within_30_days,
         "informational_contacts": contacts.iter().map(|(_, n)| n).sum::<i64>(),
     })))
 }

@@ -180,6 +180,11 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
         (200, &json!("open")),
         "{body}"
     );
+    let (_, stats) = app.get_json("/api/v1/stats").await;
+    assert_eq!(
+        stats["reopened_within_30_days"], 1,
+        "closed and reopened minutes apart: {stats}"
+    );
     assert_eq!(send("/notes", Some(&staff), note).await.0, 200);
 
     // Filed under the wrong service: reclassified, due date recomputed from receipt.
