@@ -162,6 +162,13 @@ staff_status = {"oneOf": [
     obj({"state": S(enum=["open", "in_progress"])}, ["state"]),
     obj({"state": S(enum=["on_hold"]), "reason": S(enum=["waiting_on_resident", "appointment_scheduled", "waiting_on_third_party"])}),
     obj({"state": S(enum=["closed"]), "reason": S(enum=["resolved", "duplicate", "cancelled", "no_action_needed", "referred", "unable_to_locate"])})]}
+paths["/api/v1/staff/requests"] = {"post": {
+    "tags": ["Staff API"], "operationId": "staff_file", "summary": "File a request for a caller (any service); answers with likely duplicates", "security": [{"staffKey": []}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": obj({
+        "service_code": S(), "channel": S(enum=["phone", "web", "mobile_app", "email", "walk_in", "fax", "voicemail", "social", "chat", "open311_api", "self_generated", "other"]),
+        "priority": S(enum=["low", "normal", "high", "urgent"]), "description": NS(), "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]}, "address": NS(),
+        "requester": {"type": ["object", "null"]}, "attributes": {"type": "array", "items": obj({"code": S(), "values": {"type": "array", "items": S()}})}}, ["service_code", "channel"])}}},
+    "responses": {**anyobj("The request filed and its likely duplicates"), **aerr(400, 401, 403, 404, 409, 422)}}}
 paths["/api/v1/staff/requests/{id}"] = {"get": staff_op("staff_request", "One request as staff see it: requester, whole history, number of reports")}
 paths["/api/v1/staff/requests/{id}/status"] = {"post": staff_op("staff_status", "Change the status (closing needs a reason)", obj({"status": staff_status, "version": version}, ["status"]))}
 paths["/api/v1/staff/requests/{id}/assign"] = {"post": staff_op("staff_assign", "Give the request to a department and/or person, saying why", obj({"department": NS(), "assignee": NS(), "reason": S(), "version": version}, ["reason"]))}

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/requests/{id}/duplicates",
             get(api::requests::duplicates),
         )
+        .route("/api/v1/staff/requests", post(api::staff::file))
         .route("/api/v1/staff/requests/{id}", get(api::staff::show))
         .route(
             "/api/v1/staff/requests/{id}/status",

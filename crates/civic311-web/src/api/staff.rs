@@ -290,3 +290,87 @@ pub async fn reclassify(
     })
     .await
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intake {
+    service_code: String,
+    /// How the resident reached the agent: phone, walk_in, email...
+    channel: civic311_domain::Channel,
+    #[serde(default = "normal")]
+    priority: civic311_domain::Priority,
+    description: Option<String>,
+    lat: Option<f64>,
+    long: Option<f64>,
+    address: Option<String>,
+    requester: Option<civic311_domain::Requester>,
+    #[serde(default)]
+    attributes: Vec<civic311_domain::AttributeAnswer>,
+}
+
+fn normal() -> civic311_domain::Priority {
+    civic311_domain::Priority::Normal
+}
+
+/// `POST /api/v1/staff/requests`: an agent files a request for a caller, for any service (no
+/// wrong door): it is placed in its areas, routed, given its due date, and the answer lists the
+/// earlier requests it most likely duplicates so the agent can merge it at once.
+pub async fn file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let who = staff(&state, &headers).await?;
+    let i: Intake = body(&bytes)?;
+    let unknown = || ApiError::bad_request(format!("unknown service {:?}", i.service_code));
+    let service_code = ServiceCode::parse(i.service_code.as_str()).map_err(|_| unknown())?;
+    let catalog = state.catalog.get(&state.store).await?;
+    if !catalog.services.iter().any(|s| s.code == service_code) {
+        return Err(unknown());
+    }
+    let point = match (i.lat, i.long) {
+        (Some(lat), Some(long)) => Some(
+            civic311_domain::LatLong::new(lat, long)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+        (None, None) => None,
+        _ => return Err(ApiError::bad_request("give both lat and long, or neither")),
+    };
+    if point.is_none() && i.address.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "give a location: lat and long, or an address",
+        ));
+    }
+    let location = civic311_domain::Location {
+        point,
+        address: i.address,
+        address_id: None,
+        zip: None,
+        areas: point.map(|p| catalog.areas.locate(p)).unwrap_or_default(),
+    };
+    let new = civic311_domain::NewServiceRequest {
+        service_code,
+        description: i.description,
+        location,
+        channel: i.channel,
+        priority: i.priority,
+        requester: i.requester,
+        attributes: i.attributes,
+        media_url: None,
+    };
+    let request = state
+        .store
+        .create_request(new, Actor::Staff(who), chrono::Utc::now())
+        .await?;
+    let duplicates = state
+        .store
+        .suggest_duplicates(
+            &request,
+            &catalog.services,
+            &civic311_domain::DuplicateRules::default(),
+        )
+        .await?;
+    Ok(Json(
+        json!({ "request": request, "duplicates": duplicates }),
+    ))
+}

@@ -86,6 +86,56 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
         }
     };
 
+    // An agent takes a third call about it: filed, and the earlier reports are suggested.
+    let intake = |key: &str, body: Value| {
+        let req = app
+            .client
+            .post(format!("{}/api/v1/staff/requests", app.base))
+            .bearer_auth(key)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let point = sample.location.point.unwrap();
+    let call = json!({
+        "service_code": sample.service_code.as_str(),
+        "channel": "phone",
+        "lat": point.lat(),
+        "long": point.long(),
+        "address": sample.location.address,
+        "requester": {"first_name": "Cy", "phone": "816-555-0100", "consent": {"contact": true, "survey": false}},
+    });
+    assert_eq!(intake(&client, call.clone()).await.0, 403);
+    let (status, body) = intake(
+        &staff,
+        json!({"service_code": "unicorns", "channel": "phone", "address": "1 Main St"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = intake(
+        &staff,
+        json!({"service_code": sample.service_code.as_str(), "channel": "phone"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = intake(&staff, call).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["request"]["channel"], "phone");
+    assert_eq!(body["request"]["requester"]["phone"], "816-555-0100");
+    let suggested: Vec<&str> = body["duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        suggested.contains(&r.id.as_str()) && suggested.contains(&dup.id.as_str()),
+        "{body}"
+    );
+    assert_eq!(body["duplicates"][0]["score"], 1.0, "{body}");
+
     // Who may.
     let note = json!({"text": "crew sent"});
     assert_eq!(send("/notes", None, note.clone()).await.0, 401);
