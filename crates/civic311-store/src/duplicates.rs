@@ -25,14 +25,14 @@ pub(crate) struct CandidateQuery {
 }
 
 impl Store {
-    /// The earlier requests `request` most likely duplicates, best first. `catalog` gives the
-    /// services' groups (a related service is one of the same group).
+    /// The earlier requests `request` most likely duplicates, best first, each with its score.
+    /// `catalog` gives the services' groups (a related service is one of the same group).
     pub async fn suggest_duplicates(
         &self,
         request: &ServiceRequest,
         catalog: &[Service],
         rules: &DuplicateRules,
-    ) -> Result<Vec<Suggestion>> {
+    ) -> Result<Vec<(Suggestion, ServiceRequest)>> {
         let group_of = |code: &ServiceCode| {
             catalog
                 .iter()
@@ -62,12 +62,20 @@ impl Store {
         }
         let candidates: Vec<ServiceRequest> = dispatch!(self, read, duplicate_candidates(&query))?;
         let new = Report { request, group };
-        Ok(rules.suggest(
+        let suggestions = rules.suggest(
             &new,
             candidates.iter().map(|c| Report {
                 request: c,
                 group: group_of(&c.service_code),
             }),
-        ))
+        );
+        let mut candidates = candidates;
+        Ok(suggestions
+            .into_iter()
+            .filter_map(|s| {
+                let i = candidates.iter().position(|c| c.id == s.id)?;
+                Some((s, candidates.swap_remove(i)))
+            })
+            .collect())
     }
 }

@@ -18,7 +18,8 @@ pub(crate) struct Filing {
     pub new: NewServiceRequest,
     pub actor: Actor,
     pub now: DateTime<Utc>,
-    pub token: String,
+    /// The Open311 token to record with it, if any.
+    pub token: Option<String>,
 }
 
 pub(crate) type FilingQueue =
@@ -160,7 +161,7 @@ impl Store {
             new,
             actor,
             now,
-            token: token.clone(),
+            token: Some(token.clone()),
         };
         let (reply, filed) = oneshot::channel();
         let queue = self.filings.get_or_init(|| self.start_filing());

@@ -140,7 +140,16 @@ impl Store {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<ServiceRequest> {
-        dispatch!(self, write, create_request(new, actor, now))
+        let filing = crate::intake::Filing {
+            new,
+            actor,
+            now,
+            token: None,
+        };
+        let mut filed = dispatch!(self, write, file_requests(&[&filing]))?;
+        filed
+            .pop()
+            .unwrap_or_else(|| Err(crate::StoreError::corrupt("a filing was not answered")))
     }
 
     /// Inserts requests that already have ids (imports), all or none. A taken id fails the

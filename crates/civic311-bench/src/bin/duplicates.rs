@@ -109,7 +109,7 @@ async fn main() -> Result<()> {
     let mut best = Vec::with_capacity(all.len());
     for r in &all {
         let found = store.suggest_duplicates(r, &catalog, &rules).await?;
-        best.push(found.first().map_or(0.0, |s| s.score));
+        best.push(found.first().map_or(0.0, |(s, _)| s.score));
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(

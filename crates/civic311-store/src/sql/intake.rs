@@ -33,8 +33,9 @@ pub(crate) async fn revoke_api_keys(pool: &Pool, name: &str, now: DateTime<Utc>)
         .rows_affected())
 }
 
-// Files requests, each with its token, in one transaction: the Open311 POSTs that queued while
-// the previous batch was written (group commit, see intake.rs). A request the rules refuse gets
+// Files requests, each with its token if it has one, in one transaction: the Open311 POSTs that
+// queued while the previous batch was written (group commit, see intake.rs), or one request
+// filed by staff. A request the rules refuse gets
 // its own error and is not written; the others are. A database error fails the whole batch and
 // writes nothing.
 pub(crate) async fn file_requests(
@@ -119,10 +120,14 @@ pub(crate) async fn file_requests(
         }
         (pending, origin) = (again, again_origin);
     }
-    if !filed.is_empty() {
+    let tokens: Vec<(&str, i64, DateTime<Utc>)> = filed
+        .iter()
+        .filter_map(|(i, key)| Some((filings[*i].token.as_deref()?, *key, filings[*i].now)))
+        .collect();
+    if !tokens.is_empty() {
         let mut q = QueryBuilder::<Db>::new("INSERT INTO request_tokens (token, request_key, created_at) ");
-        q.push_values(&filed, |mut row, (i, key)| {
-            row.push_bind(filings[*i].token.as_str()).push_bind(*key).push_bind(filings[*i].now);
+        q.push_values(&tokens, |mut row, (token, key, now)| {
+            row.push_bind(*token).push_bind(*key).push_bind(*now);
         });
         q.build().execute(&mut *tx).await?;
     }

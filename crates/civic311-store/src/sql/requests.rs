@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use civic311_domain::{
-    Actor, AreaRef, DomainError, Requester, NewServiceRequest, RequestEvent, ServiceRequest, ServiceRequestId,
+    Actor, AreaRef, DomainError, Requester, RequestEvent, ServiceRequest, ServiceRequestId,
 };
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
@@ -525,56 +525,6 @@ pub(crate) async fn event_feed(pool: &Pool, f: &EventFeed) -> Result<Vec<(String
     q.push(" ORDER BY e.seq LIMIT ").push_bind(i64::from(f.limit));
     let rows: Vec<RequestEventRow> = q.build_query_as().fetch_all(pool).await?;
     rows.into_iter().map(|r| Ok((r.request_id, r.event.into_stored()?))).collect()
-}
-
-pub(crate) async fn create_request(
-    pool: &Pool,
-    new: NewServiceRequest,
-    actor: Actor,
-    now: DateTime<Utc>,
-) -> Result<ServiceRequest> {
-    let mut tx = pool.begin().await?;
-    let (_, request) = create_in(&mut tx, new, actor, now).await?;
-    tx.commit().await?;
-    Ok(request)
-}
-
-// Files a new request inside the caller's transaction; returns its key and the request.
-async fn create_in(
-    conn: &mut Conn,
-    new: NewServiceRequest,
-    actor: Actor,
-    now: DateTime<Utc>,
-) -> Result<(i64, ServiceRequest)> {
-    let service: Option<ServiceRow> = sqlx::query_as("SELECT * FROM services WHERE code = $1")
-        .bind(new.service_code.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let service = service
-        .ok_or_else(|| DomainError::UnknownService(new.service_code.to_string()))?
-        .into_service()?;
-    // Imported requests keep their source's ids, which may collide with our numbers: skip taken ones.
-    let (_, routing) = routing_in(&mut *conn).await?;
-    let route = routing.route(&service, &new.location.areas, now);
-    let calendar = calendar_in(&mut *conn, route.department.as_ref().map(|d| d.as_str())).await?;
-    let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
-    let mut one = [ServiceRequest::open_routed(
-        placeholder,
-        new,
-        &service,
-        Some(route),
-        calendar.as_ref(),
-        actor,
-        now,
-    )?];
-    loop {
-        let number = next_numbers(&mut *conn, 1).await?[0];
-        one[0].0.id = ServiceRequestId::parse(number.to_string()).map_err(StoreError::corrupt)?;
-        if let Some(key) = insert_many(&mut *conn, &one).await?[0] {
-            let [(request, _)] = one;
-            return Ok((key, request));
-        }
-    }
 }
 
 pub(crate) async fn insert_requests(

@@ -113,22 +113,9 @@ pub async fn duplicates(
         .store
         .suggest_duplicates(&request, &catalog.services, &rules)
         .await?;
-    let ids: Vec<ServiceRequestId> = suggestions.iter().map(|s| s.id.clone()).collect();
-    let filter = RequestFilter {
-        ids,
-        ..RequestFilter::default()
-    };
-    let page = Page {
-        limit: MAX_PAGE_SIZE,
-        offset: 0,
-    };
-    let mut found = state.store.public_requests(&filter, page).await?;
     let suggestions: Vec<Value> = suggestions
         .into_iter()
-        .filter_map(|s| {
-            let i = found.iter().position(|r| r.id == s.id)?;
-            Some(json!({ "suggestion": s, "request": PublicRequest::from(found.swap_remove(i)) }))
-        })
+        .map(|(s, r)| json!({ "suggestion": s, "request": PublicRequest::from(r) }))
         .collect();
     Ok(Json(json!({
         "request_id": id,

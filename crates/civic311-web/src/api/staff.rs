@@ -370,6 +370,7 @@ pub async fn file(
             &civic311_domain::DuplicateRules::default(),
         )
         .await?;
+    let duplicates: Vec<_> = duplicates.into_iter().map(|(s, _)| s).collect();
     Ok(Json(
         json!({ "request": request, "duplicates": duplicates }),
     ))
