@@ -59,6 +59,11 @@ pub enum DomainError {
     InvalidCalendar(String),
     #[error("invalid routing table: {0}")]
     InvalidRouting(String),
+    #[error("a work order that is {from} cannot become {to}")]
+    InvalidWorkOrderReport {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
 }

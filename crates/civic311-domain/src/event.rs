@@ -137,9 +137,31 @@ pub enum EventKind {
         to: ServiceCode,
         reason: String,
     },
+    /// A work order was queued for a field system (see `work_orders`).
+    WorkOrderRequested {
+        work_order: String,
+        system: String,
+    },
+    /// The field system accepted a work order under its own id (or an import linked one).
     WorkOrderLinked {
         system: String,
         external_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        work_order: Option<String>,
+    },
+    /// The field system reported progress on a work order.
+    WorkOrderUpdated {
+        work_order: String,
+        system: String,
+        state: crate::work_orders::WorkOrderState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Handing a work order over failed for good (dead letter).
+    WorkOrderFailed {
+        work_order: String,
+        system: String,
+        error: String,
     },
     SurveySent {
         survey: String,
@@ -168,7 +190,10 @@ impl EventKind {
             EventKind::SlaPaused { .. } => "sla_paused",
             EventKind::SlaResumed => "sla_resumed",
             EventKind::Reclassified { .. } => "reclassified",
+            EventKind::WorkOrderRequested { .. } => "work_order_requested",
             EventKind::WorkOrderLinked { .. } => "work_order_linked",
+            EventKind::WorkOrderUpdated { .. } => "work_order_updated",
+            EventKind::WorkOrderFailed { .. } => "work_order_failed",
             EventKind::SurveySent { .. } => "survey_sent",
             EventKind::SurveyAnswered { .. } => "survey_answered",
         }

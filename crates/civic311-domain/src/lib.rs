@@ -21,6 +21,7 @@ pub mod routing;
 pub mod sla;
 pub mod status;
 pub mod time;
+pub mod work_orders;
 
 pub use calendar::BusinessCalendar;
 pub use catalog::{
@@ -39,6 +40,7 @@ pub use request::{
 };
 pub use routing::{Route, RoutingRule, RoutingTable};
 pub use status::{ClosureReason, HoldReason, Status};
+pub use work_orders::{Backoff, WorkOrder, WorkOrderMessage, WorkOrderState};
 
 /// Longest description a request may carry (characters). Long enough for a resident's story,
 /// short enough that a pasted document is refused rather than stored.

@@ -11,6 +11,7 @@ pub(crate) mod sqlite {
     include!("sql/places.rs");
     include!("sql/intake.rs");
     include!("sql/sla.rs");
+    include!("sql/work_orders.rs");
 }
 
 pub(crate) mod postgres {
@@ -21,4 +22,5 @@ pub(crate) mod postgres {
     include!("sql/places.rs");
     include!("sql/intake.rs");
     include!("sql/sla.rs");
+    include!("sql/work_orders.rs");
 }

@@ -19,6 +19,7 @@ mod requests;
 mod rows;
 mod schema;
 mod sla;
+mod work_orders;
 
 pub use areas::Area;
 pub use error::StoreError;
@@ -27,5 +28,6 @@ pub use pool::{DatabaseUrl, Store};
 pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;
 pub use sla::SweepReport;
+pub use work_orders::{Attempt, FieldReport, OutboxMessage, ReportOutcome, WORK_ORDER_TOPIC};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -176,6 +176,16 @@ paths["/api/v1/staff/requests/{id}/notes"] = {"post": staff_op("staff_note", "Ad
 paths["/api/v1/staff/requests/{id}/reopen"] = {"post": staff_op("staff_reopen", "Reopen a closed request, saying why", obj({"reason": S(), "version": version}, ["reason"]))}
 paths["/api/v1/staff/requests/{id}/reclassify"] = {"post": staff_op("staff_reclassify", "File the request under the right service; the due date is recomputed and logged", obj({"service_code": S(), "reason": S(), "version": version}, ["service_code", "reason"]))}
 paths["/api/v1/staff/requests/{id}/merge"] = {"post": staff_op("staff_merge", "Merge this request into its parent as a duplicate", obj({"parent": S()}))}
+paths["/api/v1/staff/requests/{id}/work-orders"] = {
+    "get": staff_op("staff_work_orders", "The request's work orders in field systems and their states"),
+    "post": staff_op("staff_order_work", "Ask a configured field system for work on the request (queued in the outbox, delivered at least once)", obj({"system": S(), "instructions": NS()}, ["system"]))}
+paths["/api/v1/field/{system}/updates"] = {"post": {
+    "tags": ["Field systems"], "operationId": "field_update", "summary": "A field system reports progress on a work order; HMAC-signed (docs/WORK_ORDERS.md), once per delivery_id",
+    "parameters": [path_p("system", "The field system's configured name", "streets"),
+                   {"name": "X-Civic311-Timestamp", "in": "header", "required": True, "schema": S(), "description": "Unix seconds, within 5 minutes of ours"},
+                   {"name": "X-Civic311-Signature", "in": "header", "required": True, "schema": S(), "description": "sha256=HEX: HMAC-SHA256 of TIMESTAMP.BODY with the shared secret"}],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": obj({"delivery_id": S(), "work_order": S(), "state": S(enum=["sent", "in_progress", "completed", "cancelled"]), "note": NS()}, ["delivery_id", "work_order", "state"], extra=True)}}},
+    "responses": {**anyobj("Applied, or already received"), **aerr(400, 401, 404, 422)}}}
 paths["/api/v1/services"] = {"get": {"tags": ["API"], "operationId": "api_services", "summary": "The catalog", "responses": anyobj("Services")}}
 paths["/api/v1/stats"] = {"get": {"tags": ["API"], "operationId": "api_stats", "summary": "Counts", "responses": anyobj("Counts")}}
 

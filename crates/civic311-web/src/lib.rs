@@ -4,6 +4,7 @@
 mod api;
 pub mod catalog;
 mod error;
+pub mod fieldwork;
 pub mod open311;
 mod pages;
 mod public;

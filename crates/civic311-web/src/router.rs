@@ -10,8 +10,9 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::CatalogCache;
+use crate::fieldwork::FieldSystems;
 use crate::open311::{Open311Config, ReplyCache};
-use crate::{api, open311, pages};
+use crate::{api, fieldwork, open311, pages};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +21,8 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     /// Open311 GET replies served again to clients asking the same URL.
     pub replies: Arc<ReplyCache>,
+    /// Where work orders go and whose signed updates are taken.
+    pub field_systems: Arc<FieldSystems>,
 }
 
 impl AppState {
@@ -29,7 +32,13 @@ impl AppState {
             replies: Arc::new(ReplyCache::new(open311.cache_ttl)),
             open311: Arc::new(open311),
             catalog: Arc::new(CatalogCache::default()),
+            field_systems: Arc::new(FieldSystems::default()),
         }
+    }
+
+    pub fn with_field_systems(mut self, systems: FieldSystems) -> AppState {
+        self.field_systems = Arc::new(systems);
+        self
     }
 }
 
@@ -64,6 +73,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/staff/requests/{id}/reclassify",
             post(api::staff::reclassify),
         )
+        .route(
+            "/api/v1/staff/requests/{id}/work-orders",
+            get(api::staff::work_orders).post(api::staff::order_work),
+        )
+        .route("/api/v1/field/{system}/updates", post(fieldwork::receive))
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
         .merge(open311::routes())

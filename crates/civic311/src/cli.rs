@@ -71,6 +71,30 @@ pub enum Command {
     },
     /// Run the SLA escalation sweep once now (servers run it every minute).
     SlaSweep,
+    /// Work orders in field systems: deliver the outbox, list and retry dead letters, and find
+    /// where a field system's state disagrees with ours (docs/WORK_ORDERS.md).
+    Workorders {
+        #[command(subcommand)]
+        action: WorkorderAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkorderAction {
+    /// Hand every due outbox message to its field system now (servers do it every 10 seconds).
+    Deliver,
+    /// List the messages no field system took (refused, or out of attempts), with the last error.
+    DeadLetters,
+    /// Put a dead letter back in the queue, by its idempotency key (the work order id).
+    Retry { key: String },
+    /// Ask SYSTEM for the state of every work order it has, and list the requests whose
+    /// external state disagrees with ours. Exits 1 when there is any.
+    Reconcile {
+        system: String,
+        /// Print JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +166,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&config.database_url)
                 .await
                 .context("cannot open the database")?;
-            let state = AppState::new(store, config.open311);
+            let state =
+                AppState::new(store, config.open311).with_field_systems(config.field_systems);
             serve(state, listen.unwrap_or(config.listen), &[]).await
         }
         Command::Migrate => {
@@ -238,6 +263,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Workorders { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = crate::workorders::run(&store, &config.field_systems, action).await;
+            store.close().await;
+            result
+        }
         Command::Routing { action } => {
             let store = Store::open(&config.database_url)
                 .await
@@ -318,6 +351,7 @@ pub async fn serve(state: AppState, listen: SocketAddr, extra_paths: &[String]) 
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     crate::jobs::spawn_sla_sweeps(store.clone());
+    crate::jobs::spawn_deliveries(store.clone(), state.field_systems.clone());
     println!("civic311 is serving {} on http://{addr}/", store.url());
     for path in [
         "/",

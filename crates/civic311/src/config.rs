@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use chrono_tz::Tz;
 use civic311_store::DatabaseUrl;
+use civic311_web::fieldwork::{FieldSystem, FieldSystems};
 use civic311_web::open311::Open311Config;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -26,6 +27,27 @@ struct RawConfig {
     /// The public base URL, when the server sits behind a proxy.
     public_url: Option<String>,
     open311: RawOpen311,
+    /// `[[field_systems]]`: where work orders go (docs/WORK_ORDERS.md).
+    field_systems: Vec<RawFieldSystem>,
+}
+
+/// One `[[field_systems]]` entry.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldSystem {
+    name: String,
+    endpoint: String,
+    /// The shared HMAC secret, or the environment variable holding it (`secret_env`).
+    secret: Option<String>,
+    secret_env: Option<String>,
+    #[serde(default)]
+    closes_requests: bool,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
 }
 
 /// The `[open311]` table.
@@ -62,6 +84,7 @@ impl Default for RawConfig {
             timezone: "UTC".into(),
             public_url: None,
             open311: RawOpen311::default(),
+            field_systems: Vec::new(),
         }
     }
 }
@@ -72,6 +95,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log: String,
     pub open311: Open311Config,
+    pub field_systems: FieldSystems,
 }
 
 impl Config {
@@ -139,7 +163,9 @@ impl Config {
                 "invalid configuration key `open311.jurisdiction_id`: empty; leave it out instead"
             ));
         }
+        let field_systems = check_field_systems(raw.field_systems)?;
         Ok(Config {
+            field_systems,
             database_url,
             listen,
             log: raw.log,
@@ -163,4 +189,63 @@ impl Config {
             .with_writer(std::io::stderr)
             .try_init();
     }
+}
+
+fn check_field_systems(raw: Vec<RawFieldSystem>) -> Result<FieldSystems> {
+    let mut systems: Vec<FieldSystem> = Vec::new();
+    for (i, f) in raw.into_iter().enumerate() {
+        let key = |field: &str| format!("field_systems[{i}].{field}");
+        let name = f.name.trim().to_owned();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(anyhow!(
+                "invalid configuration key `{}`: {:?} must be letters, digits, - and _ (it is part of the webhook URL)",
+                key("name"),
+                f.name
+            ));
+        }
+        if systems.iter().any(|s| s.name == name) {
+            return Err(anyhow!(
+                "invalid configuration key `{}`: {name:?} is configured twice",
+                key("name")
+            ));
+        }
+        if !(f.endpoint.starts_with("http://") || f.endpoint.starts_with("https://")) {
+            return Err(anyhow!(
+                "invalid configuration key `{}`: {:?} must start with http:// or https://",
+                key("endpoint"),
+                f.endpoint
+            ));
+        }
+        let secret = match (f.secret, f.secret_env) {
+            (Some(s), None) => s,
+            (None, Some(var)) => std::env::var(&var).map_err(|_| {
+                anyhow!(
+                    "invalid configuration key `{}`: environment variable {var} is not set",
+                    key("secret_env")
+                )
+            })?,
+            _ => {
+                return Err(anyhow!(
+                    "invalid configuration for field system {name:?}: give exactly one of `secret` and `secret_env`"
+                ));
+            }
+        };
+        if secret.len() < 16 {
+            return Err(anyhow!(
+                "invalid configuration for field system {name:?}: the secret must be at least 16 characters"
+            ));
+        }
+        systems.push(FieldSystem {
+            name,
+            endpoint: f.endpoint,
+            secret,
+            closes_requests: f.closes_requests,
+            timeout: std::time::Duration::from_millis(f.timeout_ms.max(1)),
+        });
+    }
+    Ok(FieldSystems::new(systems))
 }

@@ -4,10 +4,16 @@
 use std::time::Duration;
 
 use civic311_domain::sla::EscalationPolicy;
+use std::sync::Arc;
+
+use civic311_domain::Backoff;
 use civic311_store::Store;
+use civic311_web::fieldwork::{FieldSystems, deliver_due};
 
 /// How often the escalation sweep runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often the outbox is looked at for due messages.
+const DELIVER_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs the SLA escalation sweep every minute until the process ends.
 pub fn spawn_sla_sweeps(store: Store) {
@@ -26,6 +32,34 @@ pub fn spawn_sla_sweeps(store: Store) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "SLA sweep failed; retrying in a minute"),
+            }
+        }
+    });
+}
+
+/// Hands due work orders to their field systems every 10 seconds, when any is configured.
+/// Each message is leased to one server at a time (see `Store::claim_outbox`).
+pub fn spawn_deliveries(store: Store, systems: Arc<FieldSystems>) {
+    if systems.is_empty() {
+        return;
+    }
+    let worker = format!("civic311-{}", std::process::id());
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let backoff = Backoff::default();
+        let mut every = tokio::time::interval(DELIVER_EVERY);
+        loop {
+            every.tick().await;
+            let now = chrono::Utc::now();
+            match deliver_due(&store, &systems, &client, &backoff, &worker, now).await {
+                Ok(r) if r.delivered + r.retrying + r.dead > 0 => tracing::info!(
+                    delivered = r.delivered,
+                    retrying = r.retrying,
+                    dead = r.dead,
+                    "work orders handed to field systems"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "work order delivery failed; retrying"),
             }
         }
     });

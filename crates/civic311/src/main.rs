@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod jobs;
 mod sample;
+mod workorders;
 
 use std::process::ExitCode;
 

@@ -447,3 +447,55 @@ fn calendars_are_checked_and_saved_and_the_sweep_runs() {
         .env("CIVIC311_DATABASE_URL", &url));
     assert!(ok && out.contains("checked 0 open requests"), "{out}{err}");
 }
+
+#[test]
+fn field_systems_are_checked_and_the_outbox_is_managed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let config = dir.path().join("civic311.toml");
+    let good = "[[field_systems]]\nname = \"streets\"\nendpoint = \"http://127.0.0.1:9/wo\"\n\
+                secret = \"0123456789abcdef0123\"\n";
+    for (text, mentions) in [
+        (
+            good.replace("streets", "streets dept"),
+            "`field_systems[0].name`",
+        ),
+        (
+            good.replace("http://", "ftp://"),
+            "`field_systems[0].endpoint`",
+        ),
+        (
+            good.replace("0123456789abcdef0123", "short"),
+            "at least 16 characters",
+        ),
+        (
+            good.replace("secret = ", "secret_env = \"CIVIC311_TEST_NO_SUCH_VAR\"\n#"),
+            "CIVIC311_TEST_NO_SUCH_VAR is not set",
+        ),
+        (format!("{good}{good}"), "configured twice"),
+        (good.replace("endpoint", "url"), "url"),
+    ] {
+        std::fs::write(&config, &text).unwrap();
+        let (ok, _, err) = run(civic311(dir.path())
+            .args(["workorders", "deliver"])
+            .env("CIVIC311_DATABASE_URL", &url));
+        assert!(!ok && err.contains(mentions), "{mentions}: {err}");
+    }
+    std::fs::write(&config, good).unwrap();
+    let cli = |args: &[&str]| {
+        run(civic311(dir.path())
+            .arg("workorders")
+            .args(args)
+            .env("CIVIC311_DATABASE_URL", &url))
+    };
+    let (ok, out, err) = cli(&["deliver"]);
+    assert!(ok && out.contains("delivered 0"), "{out}{err}");
+    let (ok, _, err) = cli(&["dead-letters"]);
+    assert!(ok && err.contains("0 dead letter(s)"), "{err}");
+    let (ok, _, err) = cli(&["retry", "wo_0000"]);
+    assert!(!ok && err.contains("\"wo_0000\""), "{err}");
+    let (ok, _, err) = cli(&["reconcile", "parks"]);
+    assert!(!ok && err.contains("\"parks\""), "{err}");
+    let (ok, _, err) = cli(&["reconcile", "streets"]);
+    assert!(ok && err.contains("every work order agrees"), "{err}");
+}

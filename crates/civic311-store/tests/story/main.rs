@@ -10,6 +10,7 @@ mod listing;
 mod routing;
 mod schema;
 mod sla;
+mod work_orders;
 
 use chrono::{DateTime, TimeZone, Utc};
 use civic311_domain::{

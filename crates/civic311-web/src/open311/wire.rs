@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use civic311_domain::{AttributeDatatype, EventKind, Service, ServiceRequest, Status};
+use civic311_domain::{
+    AttributeDatatype, EventKind, Service, ServiceRequest, Status, WorkOrderState,
+};
 use civic311_store::StoredEvent;
 use serde::Serialize;
 
@@ -214,7 +216,15 @@ pub fn public_note(
         EventKind::SlaResumed => "Work resumed".into(),
         EventKind::Reclassified { to, .. } => format!("Request type changed to {to}"),
         EventKind::WorkOrderLinked { .. } => "Work order created".into(),
+        EventKind::WorkOrderUpdated { state, .. } => match state {
+            WorkOrderState::InProgress => "Field crew at work".into(),
+            WorkOrderState::Completed => "Field work completed".into(),
+            WorkOrderState::Cancelled => "Work order cancelled".into(),
+            _ => return None,
+        },
         EventKind::NoteAdded { public: false, .. }
+        | EventKind::WorkOrderRequested { .. }
+        | EventKind::WorkOrderFailed { .. }
         | EventKind::SurveySent { .. }
         | EventKind::SurveyAnswered { .. } => return None,
     };

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod clients;
+mod fieldwork;
 mod open311;
 mod openapi;
 mod privacy;
@@ -41,10 +42,14 @@ impl TestApp {
     }
 
     pub async fn serve_with(store: Store, open311: Open311Config) -> TestApp {
+        TestApp::serve_state(AppState::new(store, open311)).await
+    }
+
+    pub async fn serve_state(state: AppState) -> TestApp {
+        let store = state.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), open311);
         tokio::spawn(civic311_web::serve(listener, state, async {
             let _ = stopped.await;
         }));

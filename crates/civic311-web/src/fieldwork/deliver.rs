@@ -1,0 +1,146 @@
+//! Hands due outbox messages to their field systems: at least once, the same idempotency key on
+//! every attempt, exponential backoff after a failure, a dead letter when a receiver refuses a
+//! message for good or never takes it.
+
+use chrono::{DateTime, Utc};
+use civic311_domain::Backoff;
+use civic311_store::{Attempt, OutboxMessage, Store, StoreError};
+use serde::Deserialize;
+
+use super::FieldSystems;
+use super::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+
+/// Messages one round takes at most, and how long it holds them.
+const BATCH: u32 = 100;
+const LEASE_SECS: i64 = 300;
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    /// Failed this time; due again after their backoff.
+    pub retrying: usize,
+    /// Dead letters: refused for good, or out of attempts.
+    pub dead: usize,
+}
+
+/// What a receiver may answer when it takes a work order.
+#[derive(Deserialize)]
+struct Accepted {
+    external_id: Option<String>,
+}
+
+/// Delivers every message due at `now` (rounds of up to 100) as `worker`.
+pub async fn deliver_due(
+    store: &Store,
+    systems: &FieldSystems,
+    client: &reqwest::Client,
+    backoff: &Backoff,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, StoreError> {
+    let mut report = DeliveryReport::default();
+    loop {
+        let lease = chrono::Duration::seconds(LEASE_SECS);
+        let batch = store.claim_outbox(worker, now, lease, BATCH).await?;
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        for message in &batch {
+            let attempt = match send(systems, client, message).await {
+                Ok(external_id) => Attempt::Delivered { external_id },
+                Err(Failure { error, permanent }) => {
+                    let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+                    let wait = (!permanent)
+                        .then(|| backoff.after_failure(attempts, &message.idempotency_key))
+                        .flatten();
+                    let retry_at = wait
+                        .and_then(|w| chrono::Duration::from_std(w).ok())
+                        .map(|w| now + w);
+                    Attempt::Failed { error, retry_at }
+                }
+            };
+            match &attempt {
+                Attempt::Delivered { .. } => report.delivered += 1,
+                Attempt::Failed {
+                    retry_at: Some(_),
+                    error,
+                } => {
+                    tracing::warn!(key = %message.idempotency_key, %error, "delivery failed; will retry");
+                    report.retrying += 1;
+                }
+                Attempt::Failed {
+                    retry_at: None,
+                    error,
+                } => {
+                    tracing::error!(key = %message.idempotency_key, %error, "delivery failed for good: dead letter");
+                    report.dead += 1;
+                }
+            }
+            store.finish_attempt(message, attempt, now).await?;
+        }
+        if batch.len() < BATCH as usize {
+            return Ok(report);
+        }
+    }
+}
+
+struct Failure {
+    error: String,
+    /// The receiver refused this message itself (4xx): trying again would not help.
+    permanent: bool,
+}
+
+fn retry(error: String) -> Failure {
+    Failure {
+        error,
+        permanent: false,
+    }
+}
+
+async fn send(
+    systems: &FieldSystems,
+    client: &reqwest::Client,
+    message: &OutboxMessage,
+) -> Result<Option<String>, Failure> {
+    // A configuration fixed later (the system added back) lets the message through then.
+    let system = systems.get(&message.destination).ok_or_else(|| {
+        retry(format!(
+            "no field system named {:?} is configured",
+            message.destination
+        ))
+    })?;
+    let timestamp = Utc::now().timestamp();
+    let response = client
+        .post(&system.endpoint)
+        .timeout(system.timeout)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", &message.idempotency_key)
+        .header(TIMESTAMP_HEADER, timestamp)
+        .header(
+            SIGNATURE_HEADER,
+            sign(&system.secret, timestamp, message.payload.as_bytes()),
+        )
+        .body(message.payload.clone())
+        .send()
+        .await
+        .map_err(|e| retry(format!("{}: {e}", system.endpoint)))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        // A receiver that answers no id still took the order; its id can come by webhook.
+        let external_id = serde_json::from_str::<Accepted>(&text)
+            .ok()
+            .and_then(|a| a.external_id)
+            .filter(|id| !id.trim().is_empty());
+        return Ok(external_id);
+    }
+    let error = format!(
+        "HTTP {status}: {}",
+        text.chars().take(300).collect::<String>()
+    );
+    let permanent = status.is_client_error()
+        && status != reqwest::StatusCode::REQUEST_TIMEOUT
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+    Err(Failure { error, permanent })
+}
