@@ -64,6 +64,17 @@ pub enum DomainError {
         from: &'static str,
         to: &'static str,
     },
+    #[error("invalid appointment schedule: {0}")]
+    InvalidSchedule(String),
+    #[error("{day} cannot be booked: {reason}")]
+    NotBookable {
+        day: chrono::NaiveDate,
+        reason: String,
+    },
+    #[error("{day} is fully booked in this zone; pick another day")]
+    FullyBooked { day: chrono::NaiveDate },
+    #[error("this request has no appointment")]
+    NoAppointment,
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
 }

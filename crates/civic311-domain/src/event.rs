@@ -163,6 +163,20 @@ pub enum EventKind {
         system: String,
         error: String,
     },
+    /// A bookable service's day was booked (at intake, or later by staff).
+    AppointmentBooked {
+        day: chrono::NaiveDate,
+        zone: String,
+    },
+    AppointmentRescheduled {
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        reason: String,
+    },
+    AppointmentCancelled {
+        day: chrono::NaiveDate,
+        reason: String,
+    },
     SurveySent {
         survey: String,
     },
@@ -194,6 +208,9 @@ impl EventKind {
             EventKind::WorkOrderLinked { .. } => "work_order_linked",
             EventKind::WorkOrderUpdated { .. } => "work_order_updated",
             EventKind::WorkOrderFailed { .. } => "work_order_failed",
+            EventKind::AppointmentBooked { .. } => "appointment_booked",
+            EventKind::AppointmentRescheduled { .. } => "appointment_rescheduled",
+            EventKind::AppointmentCancelled { .. } => "appointment_cancelled",
             EventKind::SurveySent { .. } => "survey_sent",
             EventKind::SurveyAnswered { .. } => "survey_answered",
         }

@@ -6,6 +6,7 @@
 //! that returns the [`RequestEvent`]s describing it, so the caller can persist state and history
 //! together.
 
+pub mod appointments;
 pub mod calendar;
 pub mod catalog;
 pub mod channel;
@@ -23,6 +24,7 @@ pub mod status;
 pub mod time;
 pub mod work_orders;
 
+pub use appointments::{AppointmentSchedule, Slot};
 pub use calendar::BusinessCalendar;
 pub use catalog::{
     AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, Department, Service,

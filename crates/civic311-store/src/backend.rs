@@ -12,6 +12,7 @@ pub(crate) mod sqlite {
     include!("sql/intake.rs");
     include!("sql/sla.rs");
     include!("sql/work_orders.rs");
+    include!("sql/appointments.rs");
 }
 
 pub(crate) mod postgres {
@@ -23,4 +24,5 @@ pub(crate) mod postgres {
     include!("sql/intake.rs");
     include!("sql/sla.rs");
     include!("sql/work_orders.rs");
+    include!("sql/appointments.rs");
 }

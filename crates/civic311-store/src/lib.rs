@@ -7,6 +7,7 @@
 //! request's `version` (optimistic concurrency): a stale save is refused as
 //! [`StoreError::Conflict`] and writes nothing.
 
+mod appointments;
 mod areas;
 mod backend;
 mod catalog;
@@ -21,6 +22,7 @@ mod schema;
 mod sla;
 mod work_orders;
 
+pub use appointments::Appointment;
 pub use areas::Area;
 pub use error::StoreError;
 pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};

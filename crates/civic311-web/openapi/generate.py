@@ -167,7 +167,7 @@ paths["/api/v1/staff/requests"] = {"post": {
     "requestBody": {"required": True, "content": {"application/json": {"schema": obj({
         "service_code": S(), "channel": S(enum=["phone", "web", "mobile_app", "email", "walk_in", "fax", "voicemail", "social", "chat", "open311_api", "self_generated", "other"]),
         "priority": S(enum=["low", "normal", "high", "urgent"]), "description": NS(), "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]}, "address": NS(),
-        "requester": {"type": ["object", "null"]}, "attributes": {"type": "array", "items": obj({"code": S(), "values": {"type": "array", "items": S()}})}}, ["service_code", "channel"])}}},
+        "requester": {"type": ["object", "null"]}, "attributes": {"type": "array", "items": obj({"code": S(), "values": {"type": "array", "items": S()}})}, "appointment_date": NS()}, ["service_code", "channel"])}}},
     "responses": {**anyobj("The request filed and its likely duplicates"), **aerr(400, 401, 403, 404, 409, 422)}}}
 paths["/api/v1/staff/requests/{id}"] = {"get": staff_op("staff_request", "One request as staff see it: requester, whole history, number of reports")}
 paths["/api/v1/staff/requests/{id}/status"] = {"post": staff_op("staff_status", "Change the status (closing needs a reason)", obj({"status": staff_status, "version": version}, ["status"]))}
@@ -179,6 +179,14 @@ paths["/api/v1/staff/requests/{id}/merge"] = {"post": staff_op("staff_merge", "M
 paths["/api/v1/staff/requests/{id}/work-orders"] = {
     "get": staff_op("staff_work_orders", "The request's work orders in field systems and their states"),
     "post": staff_op("staff_order_work", "Ask a configured field system for work on the request (queued in the outbox, delivered at least once)", obj({"system": S(), "instructions": NS()}, ["system"]))}
+paths["/api/v1/staff/requests/{id}/appointment"] = {"post": staff_op("staff_reschedule", "Move the request's booking to another day (or book one); a full day refuses the move", obj({"day": S(format="date"), "reason": S()}, ["day"]))}
+paths["/api/v1/staff/requests/{id}/appointment/cancel"] = {"post": staff_op("staff_cancel_appointment", "Cancel the request's booking; its place goes back to the day", obj({"reason": S()}, ["reason"]))}
+paths["/api/v1/appointments/slots"] = {"get": {"tags": ["API"], "operationId": "api_appointment_slots", "summary": "Days open to booking for a bookable service in the resident's zone, with places left",
+    "parameters": [{"name": "service_code", "in": "query", "required": True, "schema": S()},
+                   {"name": "lat", "in": "query", "schema": {"type": "number"}}, {"name": "long", "in": "query", "schema": {"type": "number"}},
+                   {"name": "zone", "in": "query", "schema": S()}],
+    "responses": {"200": {"description": "Open days", "content": {"application/json": {"schema": obj({"service_code": S(), "zone": S(),
+        "slots": {"type": "array", "items": obj({"day": S(format="date"), "capacity": {"type": "integer"}, "booked": {"type": "integer"}, "free": {"type": "integer"}})}})}}}, **aerr(400, 404)}}}
 paths["/api/v1/field/{system}/updates"] = {"post": {
     "tags": ["Field systems"], "operationId": "field_update", "summary": "A field system reports progress on a work order; HMAC-signed (docs/WORK_ORDERS.md), once per delivery_id",
     "parameters": [path_p("system", "The field system's configured name", "streets"),

@@ -81,7 +81,15 @@ pub struct PublicEvent {
 pub fn public_history(events: Vec<StoredEvent>) -> Vec<PublicEvent> {
     events
         .into_iter()
-        .filter(|e| !matches!(e.event.kind, EventKind::NoteAdded { public: false, .. }))
+        // Internal notes, and the outbox's own bookkeeping (its errors name internal systems).
+        .filter(|e| {
+            !matches!(
+                e.event.kind,
+                EventKind::NoteAdded { public: false, .. }
+                    | EventKind::WorkOrderRequested { .. }
+                    | EventKind::WorkOrderFailed { .. }
+            )
+        })
         .map(|e| PublicEvent {
             at: e.event.at,
             by: match e.event.actor {

@@ -77,6 +77,15 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/staff/requests/{id}/work-orders",
             get(api::staff::work_orders).post(api::staff::order_work),
         )
+        .route(
+            "/api/v1/staff/requests/{id}/appointment",
+            post(api::staff::reschedule),
+        )
+        .route(
+            "/api/v1/staff/requests/{id}/appointment/cancel",
+            post(api::staff::cancel_appointment),
+        )
+        .route("/api/v1/appointments/slots", get(api::appointments::slots))
         .route("/api/v1/field/{system}/updates", post(fieldwork::receive))
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))

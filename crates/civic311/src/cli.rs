@@ -71,11 +71,31 @@ pub enum Command {
     },
     /// Run the SLA escalation sweep once now (servers run it every minute).
     SlaSweep,
+    /// Bookable services (bulky-item pickup): set a service's schedule of days and places per
+    /// zone, and see the days open to booking.
+    Appointments {
+        #[command(subcommand)]
+        action: AppointmentAction,
+    },
     /// Work orders in field systems: deliver the outbox, list and retry dead letters, and find
     /// where a field system's state disagrees with ours (docs/WORK_ORDERS.md).
     Workorders {
         #[command(subcommand)]
         action: WorkorderAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppointmentAction {
+    /// Make a service bookable with the schedule in FILE (TOML: service, layer, timezone, days,
+    /// capacity, [[zone]], closed, lead_days, horizon_days; see docs/APPOINTMENTS.md).
+    Schedule { file: PathBuf },
+    /// The days open to booking for SERVICE in ZONE, with places taken and free.
+    Slots {
+        service: String,
+        /// An area id of the schedule's layer [default: the whole city]
+        #[arg(long, default_value = "*")]
+        zone: String,
     },
 }
 
@@ -263,6 +283,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Appointments { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = appointments(&store, action).await;
+            store.close().await;
+            result
+        }
         Command::Workorders { action } => {
             let store = Store::open(&config.database_url)
                 .await
@@ -280,6 +308,55 @@ pub async fn run(cli: Cli) -> Result<()> {
             result
         }
     }
+}
+
+async fn appointments(store: &Store, action: AppointmentAction) -> Result<()> {
+    match action {
+        AppointmentAction::Schedule { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let schedule: civic311_domain::AppointmentSchedule =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            schedule
+                .check()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if let Some(layer) = &schedule.layer
+                && !store
+                    .area_layers()
+                    .await?
+                    .iter()
+                    .any(|l| l == layer.as_str())
+            {
+                anyhow::bail!("{}: no area layer {layer} is loaded", file.display());
+            }
+            store.set_appointment_schedule(&schedule).await?;
+            println!(
+                "{} is bookable: {} place(s) per zone on {}",
+                schedule.service,
+                schedule.capacity,
+                schedule.days.join(", ")
+            );
+        }
+        AppointmentAction::Slots { service, zone } => {
+            let code = civic311_domain::ServiceCode::parse(service.as_str())?;
+            let schedule = store
+                .appointment_schedule(&code)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{code} is not a bookable service"))?;
+            for s in store
+                .appointment_slots(&schedule, &zone, chrono::Utc::now())
+                .await?
+            {
+                println!(
+                    "{}\t{} booked\t{} free",
+                    s.day,
+                    s.booked,
+                    s.capacity.saturating_sub(s.booked)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn routing(store: &Store, action: RoutingAction) -> Result<()> {

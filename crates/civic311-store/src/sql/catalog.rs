@@ -84,7 +84,7 @@ pub(crate) async fn save_routing(
     by: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<i64> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let version: i64 = sqlx::query_scalar(
         "INSERT INTO routing_tables (version, routing, saved_at, saved_by) \
          SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM routing_tables RETURNING version",

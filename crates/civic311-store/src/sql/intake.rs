@@ -42,7 +42,7 @@ pub(crate) async fn file_requests(
     pool: &Pool,
     filings: &[&crate::intake::Filing],
 ) -> Result<Vec<Result<ServiceRequest>>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let mut q = QueryBuilder::<Db>::new("SELECT * FROM services WHERE code IN (");
     let mut list = q.separated(", ");
     for f in filings {
@@ -58,6 +58,8 @@ pub(crate) async fn file_requests(
         })
         .collect::<Result<std::collections::HashMap<String, _>>>()?;
     let (_, routing) = routing_in(&mut tx).await?;
+    let schedules = intake_schedules(&mut tx, filings).await?;
+    let mut bookings = std::collections::HashMap::new();
     let placeholder = ServiceRequestId::parse("new").map_err(StoreError::corrupt)?;
     let mut results: Vec<Option<Result<ServiceRequest>>> = filings.iter().map(|_| None).collect();
     // The requests (with their events) still to be given a free number and written, and the
@@ -88,13 +90,29 @@ pub(crate) async fn file_requests(
             f.actor.clone(),
             f.now,
         );
-        match opened {
-            Ok(r) => {
-                pending.push(r);
-                origin.push(i);
+        let mut opened = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                results[i] = Some(Err(e.into()));
+                continue;
             }
-            Err(e) => results[i] = Some(Err(e.into())),
+        };
+        // A bookable service: the day asked for is taken in this transaction, or the filing is
+        // refused (a full day is the resident's to change, not the batch's).
+        if let Some(schedule) = schedules.get(code) {
+            match book_at_intake(&mut tx, schedule, &mut opened, &f.actor, f.now).await {
+                Ok(booking) => {
+                    bookings.insert(i, booking);
+                }
+                Err(e @ StoreError::Domain(_)) => {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
+        pending.push(opened);
+        origin.push(i);
     }
     let mut filed: Vec<(usize, i64)> = Vec::with_capacity(pending.len());
     // Imported requests keep their source's ids, which may collide with our numbers: a request
@@ -119,6 +137,18 @@ pub(crate) async fn file_requests(
             }
         }
         (pending, origin) = (again, again_origin);
+    }
+    for (i, key) in &filed {
+        if let Some((zone, day)) = bookings.remove(i) {
+            let booked = crate::appointments::Appointment {
+                request_id: String::new(),
+                service_code: filings[*i].new.service_code.to_string(),
+                zone,
+                day,
+                state: "booked".into(),
+            };
+            save_appointment(&mut tx, *key, &booked, filings[*i].now).await?;
+        }
     }
     let tokens: Vec<(&str, i64, DateTime<Utc>)> = filed
         .iter()
@@ -199,7 +229,7 @@ pub(crate) async fn add_comment(
     c: &crate::intake::Comment,
     now: DateTime<Utc>,
 ) -> Result<crate::intake::CommentSaved> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     // Locks the request on PostgreSQL, so two deliveries of one comment are serialized here.
     let (key, mut r) = load_in(&mut tx, id).await?;
     if let Some(external) = &c.external_id {

@@ -5,7 +5,7 @@ use civic311_domain::InformationalContact;
 use crate::areas::Area;
 
 pub(crate) async fn upsert_areas(pool: &Pool, layer: &str, name: &str, areas: &[Area]) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     sqlx::query("INSERT INTO area_layers (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = $2")
         .bind(layer)
         .bind(name)

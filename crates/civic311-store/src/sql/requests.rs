@@ -14,6 +14,14 @@ use crate::{Result, StoreError};
 type Pool = sqlx::Pool<Db>;
 type Conn = <Db as Database>::Connection;
 
+// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+// a deferred transaction that read first and then writes fails at once with "database is
+// locked" when another process (a second server, the CLI) wrote in between, without waiting
+// for the busy timeout; an immediate one waits its turn.
+async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, Db>> {
+    Ok(if POSTGRES { pool.begin().await? } else { pool.begin_with("BEGIN IMMEDIATE").await? })
+}
+
 // `n` fresh request numbers.
 async fn next_numbers(conn: &mut Conn, n: usize) -> Result<Vec<i64>> {
     let n = i64::try_from(n).map_err(StoreError::corrupt)?;
@@ -531,7 +539,7 @@ pub(crate) async fn insert_requests(
     pool: &Pool,
     batch: &[(ServiceRequest, Vec<RequestEvent>)],
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let keys = insert_many(&mut tx, batch).await?;
     if let Some(((r, _), _)) = batch.iter().zip(&keys).find(|(_, k)| k.is_none()) {
         return Err(StoreError::AlreadyExists { what: "service request", id: r.id.to_string() });
@@ -545,7 +553,7 @@ pub(crate) async fn upsert_requests(
     batch: &[(ServiceRequest, Vec<RequestEvent>)],
     source: &str,
 ) -> Result<UpsertCounts> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let keys = insert_many(&mut tx, batch).await?;
     let mut counts = UpsertCounts::default();
     for ((fresh, _), key) in batch.iter().zip(&keys) {
@@ -571,7 +579,7 @@ pub(crate) async fn save_request(
     r: &mut ServiceRequest,
     events: &[RequestEvent],
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let key: Option<i64> = sqlx::query_scalar("SELECT key FROM service_requests WHERE id = $1")
         .bind(r.id.as_str())
         .fetch_optional(&mut *tx)
@@ -591,7 +599,7 @@ pub(crate) async fn update_request<F>(
 where
     F: FnOnce(&mut ServiceRequest) -> std::result::Result<Vec<RequestEvent>, DomainError>,
 {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (key, mut r) = load_in(&mut tx, id).await?;
     if let Some(expected) = expected_version.filter(|v| *v != r.version) {
         return Err(StoreError::Conflict { id: id.into(), expected, actual: r.version });
@@ -609,7 +617,7 @@ pub(crate) async fn merge_requests(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(ServiceRequest, ServiceRequest)> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (child_key, mut child) = load_in(&mut tx, child_id).await?;
     let (parent_key, mut parent) = load_in(&mut tx, parent_id).await?;
     let (child_events, parent_event) = child.merge_into(&mut parent, actor, now)?;

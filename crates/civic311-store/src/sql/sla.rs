@@ -101,7 +101,7 @@ pub(crate) async fn escalate(
     policy: &EscalationPolicy,
     now: DateTime<Utc>,
 ) -> Result<(usize, usize)> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (mut requests, mut written) = (0, 0);
     for (id, _, to) in due {
         let (key, mut r) = load_in(&mut tx, id).await?;

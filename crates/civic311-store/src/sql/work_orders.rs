@@ -71,7 +71,7 @@ pub(crate) async fn create_work_order(
     actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<(WorkOrder, ServiceRequest)> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (key, mut request) = load_in(&mut tx, &order.request_id).await?;
     let event = request.request_work_order(&order.id, &order.system, actor, now)?;
     save_in(&mut tx, key, &mut request, &[event]).await?;
@@ -160,7 +160,7 @@ pub(crate) async fn finish_attempt(
     attempt: Attempt,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (state, next, error, external_id) = match attempt {
         Attempt::Delivered { external_id } => ("delivered", now, None, external_id),
         Attempt::Failed { error, retry_at: Some(at) } => ("pending", at, Some(error), None),
@@ -215,7 +215,7 @@ pub(crate) async fn outbox(pool: &Pool, state: &str, limit: i64) -> Result<Vec<O
 }
 
 pub(crate) async fn retry_dead_letter(pool: &Pool, key: &str, now: DateTime<Utc>) -> Result<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $2, leased_by = NULL, lease_until = NULL \
          WHERE idempotency_key = $1 AND state = 'dead'",
@@ -235,7 +235,7 @@ pub(crate) async fn retry_dead_letter(pool: &Pool, key: &str, now: DateTime<Utc>
 }
 
 pub(crate) async fn apply_field_report(pool: &Pool, report: &FieldReport, now: DateTime<Utc>) -> Result<ReportOutcome> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let fresh = sqlx::query(
         "INSERT INTO webhook_receipts (system, delivery_id, received_at) VALUES ($1, $2, $3) \
          ON CONFLICT (system, delivery_id) DO NOTHING",

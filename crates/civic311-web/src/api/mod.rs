@@ -1,5 +1,6 @@
 //! The JSON API (`/api/v1`), for the web UI and for other tools.
 
+pub mod appointments;
 pub mod requests;
 pub mod staff;
 

@@ -90,10 +90,12 @@ pub async fn show(
         .filter(|e| matches!(e.event.kind, EventKind::DuplicateMerged { .. }))
         .count();
     let work_orders = state.store.work_orders_of(&id).await?;
+    let appointment = state.store.appointment(&id).await?;
     Ok(Json(json!({
         "request": request,
         "reports": 1 + merged,
         "work_orders": work_orders,
+        "appointment": appointment,
         "history": history.iter().map(|e| json!({
             "seq": e.seq,
             "at": e.event.at,
@@ -308,6 +310,8 @@ pub struct Intake {
     requester: Option<civic311_domain::Requester>,
     #[serde(default)]
     attributes: Vec<civic311_domain::AttributeAnswer>,
+    /// For a bookable service: the day the caller picked (YYYY-MM-DD).
+    appointment_date: Option<String>,
 }
 
 fn normal() -> civic311_domain::Priority {
@@ -350,6 +354,15 @@ pub async fn file(
         zip: None,
         areas: point.map(|p| catalog.areas.locate(p)).unwrap_or_default(),
     };
+    let mut attributes = i.attributes;
+    if let Some(day) = i.appointment_date {
+        let code = civic311_domain::appointments::APPOINTMENT_ATTRIBUTE;
+        attributes.retain(|a| a.code != code);
+        attributes.push(civic311_domain::AttributeAnswer {
+            code: code.to_owned(),
+            values: vec![day],
+        });
+    }
     let new = civic311_domain::NewServiceRequest {
         service_code,
         description: i.description,
@@ -357,7 +370,7 @@ pub async fn file(
         channel: i.channel,
         priority: i.priority,
         requester: i.requester,
-        attributes: i.attributes,
+        attributes,
         media_url: None,
     };
     let request = state
@@ -426,5 +439,56 @@ pub async fn work_orders(
     }
     Ok(Json(
         json!({ "work_orders": state.store.work_orders_of(&id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reschedule {
+    /// The new day, YYYY-MM-DD.
+    day: chrono::NaiveDate,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/staff/requests/{id}/appointment`: moves the request's booking to another day
+/// (or books one). The new place is taken before the old one is given back, so a full day
+/// refuses the move (422) and leaves the booking as it was.
+pub async fn reschedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (who, id, r): (_, _, Reschedule) = begin(&state, &headers, id, &bytes).await?;
+    let (appointment, request) = state
+        .store
+        .reschedule_appointment(&id, r.day, &r.reason, who, chrono::Utc::now())
+        .await?;
+    Ok(Json(
+        json!({ "appointment": appointment, "request": request }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelAppointment {
+    reason: String,
+}
+
+/// `POST /api/v1/staff/requests/{id}/appointment/cancel`: the place goes back to the day.
+pub async fn cancel_appointment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (who, id, c): (_, _, CancelAppointment) = begin(&state, &headers, id, &bytes).await?;
+    let (appointment, request) = state
+        .store
+        .cancel_appointment(&id, &c.reason, who, chrono::Utc::now())
+        .await?;
+    Ok(Json(
+        json!({ "appointment": appointment, "request": request }),
     ))
 }

@@ -222,6 +222,9 @@ pub fn public_note(
             WorkOrderState::Cancelled => "Work order cancelled".into(),
             _ => return None,
         },
+        EventKind::AppointmentBooked { day, .. } => format!("Scheduled for {day}"),
+        EventKind::AppointmentRescheduled { to, .. } => format!("Rescheduled to {to}"),
+        EventKind::AppointmentCancelled { .. } => "Appointment cancelled".into(),
         EventKind::NoteAdded { public: false, .. }
         | EventKind::WorkOrderRequested { .. }
         | EventKind::WorkOrderFailed { .. }

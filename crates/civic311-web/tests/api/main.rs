@@ -2,6 +2,7 @@
 //! the real Kansas City sample, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod appointments;
 mod clients;
 mod fieldwork;
 mod open311;
