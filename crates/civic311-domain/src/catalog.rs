@@ -1,15 +1,20 @@
 //! The service catalog: departments, the services residents can request, the questions each
 //! service asks (Open311 attributes) and the time the city promises to take (SLA target).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::{DepartmentCode, DomainError, ServiceCode};
+use crate::{DepartmentCode, DomainError, Priority, ServiceCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Department {
     pub code: DepartmentCode,
     pub name: String,
+    #[serde(default)]
     pub email: Option<String>,
+    #[serde(default)]
     pub phone: Option<String>,
 }
 
@@ -43,6 +48,7 @@ impl SlaUnit {
 
 /// The time a department signed up to take for a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlaTarget {
     pub amount: u32,
     pub unit: SlaUnit,
@@ -89,21 +95,42 @@ pub struct AttributeAnswer {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Service {
     pub code: ServiceCode,
     pub name: String,
+    #[serde(default)]
     pub description: Option<String>,
     /// Open311 `group`: the category residents browse by.
+    #[serde(default)]
     pub group: Option<String>,
+    #[serde(default)]
     pub keywords: Vec<String>,
+    #[serde(default)]
     pub department: Option<DepartmentCode>,
+    #[serde(default)]
     pub attributes: Vec<AttributeDefinition>,
+    /// The target for requests of any priority without one of its own.
+    #[serde(default)]
     pub sla: Option<SlaTarget>,
+    /// Targets that differ by priority (e.g. urgent potholes in 1 business day).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sla_by_priority: BTreeMap<Priority, SlaTarget>,
     /// Retired services keep their history but take no new requests.
+    #[serde(default = "yes")]
     pub active: bool,
 }
 
+fn yes() -> bool {
+    true
+}
+
 impl Service {
+    /// The SLA target for a request of `priority`: its own, else the service's.
+    pub fn sla_for(&self, priority: Priority) -> Option<SlaTarget> {
+        self.sla_by_priority.get(&priority).copied().or(self.sla)
+    }
+
     /// Checks a resident's answers against this service's questions and returns them in the
     /// service's order. Unknown codes, missing required answers, several values for a single
     /// value, list values outside the list and non-numbers for numbers are refused.
@@ -178,6 +205,124 @@ fn check_values(def: &AttributeDefinition, values: &[String]) -> Result<(), Doma
     Ok(())
 }
 
+/// Departments and services as a city manages them: imported from TOML or CSV, edited through
+/// the staff API, saved as numbered versions. A document may hold part of the catalog (one
+/// department's services): what it leaves out stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDocument {
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+}
+
+/// What saving a document changes, by code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogChanges {
+    pub departments_added: Vec<String>,
+    pub departments_changed: Vec<String>,
+    pub services_added: Vec<String>,
+    pub services_changed: Vec<String>,
+    /// Services whose SLA targets change: new requests get the new target; requests already
+    /// filed keep the due date they were given.
+    pub sla_changed: Vec<String>,
+    pub services_retired: Vec<String>,
+}
+
+impl CatalogChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == CatalogChanges::default()
+    }
+
+    /// One line for the version log: "2 services added, 1 SLA changed".
+    pub fn summary(&self) -> String {
+        let parts = [
+            (self.departments_added.len(), "department(s) added"),
+            (self.departments_changed.len(), "department(s) changed"),
+            (self.services_added.len(), "service(s) added"),
+            (self.services_changed.len(), "service(s) changed"),
+            (self.sla_changed.len(), "SLA target(s) changed"),
+            (self.services_retired.len(), "service(s) retired"),
+        ];
+        let said: Vec<String> = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+        if said.is_empty() {
+            "no change".into()
+        } else {
+            said.join(", ")
+        }
+    }
+}
+
+impl CatalogDocument {
+    /// Refuses codes given twice, zero SLA amounts, and services of departments that are neither
+    /// in the document nor in `known_departments`.
+    pub fn check(&self, known_departments: &[DepartmentCode]) -> Result<(), DomainError> {
+        let bad = |why: String| Err(DomainError::InvalidCatalog(why));
+        for (i, d) in self.departments.iter().enumerate() {
+            if self.departments[..i].iter().any(|o| o.code == d.code) {
+                return bad(format!("department {} is given twice", d.code));
+            }
+            if d.name.trim().is_empty() {
+                return bad(format!("department {} has no name", d.code));
+            }
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            if self.services[..i].iter().any(|o| o.code == s.code) {
+                return bad(format!("service {} is given twice", s.code));
+            }
+            if s.name.trim().is_empty() {
+                return bad(format!("service {} has no name", s.code));
+            }
+            if let Some(d) = &s.department
+                && !known_departments.contains(d)
+                && !self.departments.iter().any(|k| &k.code == d)
+            {
+                return bad(format!("service {}: unknown department {d}", s.code));
+            }
+            let targets = s.sla.iter().chain(s.sla_by_priority.values());
+            if targets.into_iter().any(|t| t.amount == 0) {
+                return bad(format!("service {}: an SLA target of 0", s.code));
+            }
+        }
+        Ok(())
+    }
+
+    /// What saving this document over `current` changes.
+    pub fn changes(&self, current: &CatalogDocument) -> CatalogChanges {
+        let mut c = CatalogChanges::default();
+        for d in &self.departments {
+            match current.departments.iter().find(|k| k.code == d.code) {
+                None => c.departments_added.push(d.code.to_string()),
+                Some(old) if old != d => c.departments_changed.push(d.code.to_string()),
+                Some(_) => {}
+            }
+        }
+        for s in &self.services {
+            let code = s.code.to_string();
+            match current.services.iter().find(|k| k.code == s.code) {
+                None => c.services_added.push(code),
+                Some(old) => {
+                    if old.sla != s.sla || old.sla_by_priority != s.sla_by_priority {
+                        c.sla_changed.push(code.clone());
+                    }
+                    if old.active && !s.active {
+                        c.services_retired.push(code.clone());
+                    }
+                    if old != s {
+                        c.services_changed.push(code);
+                    }
+                }
+            }
+        }
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +369,7 @@ mod tests {
                 def("DEPTH", AttributeDatatype::Number, false, 3, &[]),
             ],
             sla: None,
+            sla_by_priority: Default::default(),
             active: true,
         }
     }

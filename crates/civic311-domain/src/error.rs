@@ -64,6 +64,8 @@ pub enum DomainError {
         from: &'static str,
         to: &'static str,
     },
+    #[error("invalid catalog: {0}")]
+    InvalidCatalog(String),
     #[error("invalid appointment schedule: {0}")]
     InvalidSchedule(String),
     #[error("{day} cannot be booked: {reason}")]

@@ -27,8 +27,8 @@ pub mod work_orders;
 pub use appointments::{AppointmentSchedule, Slot};
 pub use calendar::BusinessCalendar;
 pub use catalog::{
-    AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, Department, Service,
-    SlaTarget, SlaUnit,
+    AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, CatalogChanges,
+    CatalogDocument, Department, Service, SlaTarget, SlaUnit,
 };
 pub use contact::InformationalContact;
 pub use duplicates::{DuplicateRules, Suggestion};

@@ -181,7 +181,7 @@ impl ServiceRequest {
         let description = check_description(new.description)?;
         let attributes = service.check_answers(new.attributes)?;
         let media_url = check_media_url(new.media_url)?;
-        let due_at = crate::sla::due_date(service.sla, calendar, now);
+        let due_at = crate::sla::due_date(service.sla_for(new.priority), calendar, now);
         let request = ServiceRequest {
             id,
             service_code: new.service_code,

@@ -176,6 +176,7 @@ mod tests {
             department: department.map(|d| DepartmentCode::parse(d).unwrap()),
             attributes: vec![],
             sla: None,
+            sla_by_priority: Default::default(),
             active: true,
         }
     }

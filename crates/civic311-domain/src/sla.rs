@@ -177,7 +177,7 @@ impl ServiceRequest {
                 reason: reason.to_owned(),
             },
         )];
-        let due = due_date(service.sla, calendar, self.created_at);
+        let due = due_date(service.sla_for(self.priority), calendar, self.created_at);
         if due != self.due_at {
             let before = std::mem::replace(&mut self.due_at, due);
             events.push(self.record(

@@ -221,6 +221,7 @@ fn parse_row(rec: &csv::StringRecord, c: &Columns) -> Result<Row, RowError> {
         department: department.as_ref().map(|d| d.code.clone()),
         attributes: Vec::new(),
         sla: None,
+        sla_by_priority: Default::default(),
         active: true,
     };
     let request = HistoricalRequest {

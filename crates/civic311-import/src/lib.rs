@@ -3,6 +3,7 @@
 //! import.
 
 pub mod areas;
+pub mod catalog_csv;
 pub mod kansas_city;
 pub mod open311;
 mod report;

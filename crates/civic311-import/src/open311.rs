@@ -406,6 +406,7 @@ fn service_from(v: &Value, source: &str) -> Option<Service> {
         department: None,
         attributes: Vec::new(),
         sla: None,
+        sla_by_priority: Default::default(),
         active: true,
     })
 }
@@ -724,6 +725,7 @@ async fn store_items(
             department: None,
             attributes: Vec::new(),
             sla: None,
+            sla_by_priority: Default::default(),
             active: false,
         };
         store.upsert_service(&service).await?;

@@ -1,12 +1,75 @@
 //! The service catalog: departments, services and the routing table.
 
 use chrono::{DateTime, Utc};
-use civic311_domain::{Department, RoutingTable, Service, ServiceCode};
+use civic311_domain::{
+    CatalogChanges, CatalogDocument, Department, RoutingTable, Service, ServiceCode,
+};
+use serde::Serialize;
 
 use crate::pool::dispatch;
 use crate::{Result, Store};
 
+/// One saved version of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogVersion {
+    pub version: i64,
+    pub summary: String,
+    pub saved_at: DateTime<Utc>,
+    pub saved_by: String,
+}
+
 impl Store {
+    /// The whole catalog as a document (departments and services by code).
+    pub async fn catalog(&self) -> Result<CatalogDocument> {
+        let mut departments = self.departments().await?;
+        departments.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut services = self.services().await?;
+        services.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(CatalogDocument {
+            departments,
+            services,
+        })
+    }
+
+    /// Checks `doc` and saves it as the next catalog version; what it changed. Nothing is saved
+    /// (and no version made) when it changes nothing. Requests already filed keep their due
+    /// dates: a new SLA target applies to new requests.
+    pub async fn save_catalog(
+        &self,
+        doc: &CatalogDocument,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<i64>, CatalogChanges)> {
+        let current = self.catalog().await?;
+        let known: Vec<_> = current.departments.iter().map(|d| d.code.clone()).collect();
+        doc.check(&known)?;
+        let changes = doc.changes(&current);
+        if changes.is_empty() {
+            return Ok((None, changes));
+        }
+        let version = dispatch!(self, write, save_catalog(doc, &changes.summary(), by, now))?;
+        Ok((Some(version), changes))
+    }
+
+    /// Every saved catalog version, newest first.
+    pub async fn catalog_versions(&self) -> Result<Vec<CatalogVersion>> {
+        let rows = dispatch!(self, read, catalog_versions())?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, summary, saved_at, saved_by)| CatalogVersion {
+                version,
+                summary,
+                saved_at,
+                saved_by,
+            })
+            .collect())
+    }
+
+    /// The whole catalog as it stood after `version` was saved.
+    pub async fn catalog_version(&self, version: i64) -> Result<Option<CatalogDocument>> {
+        dispatch!(self, read, catalog_version(version))
+    }
+
     pub async fn upsert_department(&self, department: &Department) -> Result<()> {
         dispatch!(self, write, upsert_department(department))
     }

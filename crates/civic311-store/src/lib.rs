@@ -24,6 +24,7 @@ mod work_orders;
 
 pub use appointments::Appointment;
 pub use areas::Area;
+pub use catalog::CatalogVersion;
 pub use error::StoreError;
 pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};

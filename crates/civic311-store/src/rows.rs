@@ -195,6 +195,7 @@ pub(crate) struct ServiceRow {
     attributes: Json<Vec<AttributeDefinition>>,
     sla_amount: Option<i32>,
     sla_unit: Option<String>,
+    sla_by_priority: Json<std::collections::BTreeMap<civic311_domain::Priority, SlaTarget>>,
     active: bool,
 }
 
@@ -227,6 +228,7 @@ impl ServiceRow {
                 .map_err(&c)?,
             attributes: self.attributes.0,
             sla,
+            sla_by_priority: self.sla_by_priority.0,
             active: self.active,
         })
     }

@@ -181,6 +181,17 @@ paths["/api/v1/staff/requests/{id}/work-orders"] = {
     "post": staff_op("staff_order_work", "Ask a configured field system for work on the request (queued in the outbox, delivered at least once)", obj({"system": S(), "instructions": NS()}, ["system"]))}
 paths["/api/v1/staff/requests/{id}/appointment"] = {"post": staff_op("staff_reschedule", "Move the request's booking to another day (or book one); a full day refuses the move", obj({"day": S(format="date"), "reason": S()}, ["day"]))}
 paths["/api/v1/staff/requests/{id}/appointment/cancel"] = {"post": staff_op("staff_cancel_appointment", "Cancel the request's booking; its place goes back to the day", obj({"reason": S()}, ["reason"]))}
+staff_plain = lambda op, summary, body=None: {k: v for k, v in staff_op(op, summary, body).items() if k != "parameters"}
+sla_t = {"type": ["object", "null"], "properties": {"amount": {"type": "integer", "minimum": 1}, "unit": S(enum=["calendar_days", "business_days", "business_hours"])}, "required": ["amount", "unit"], "additionalProperties": False}
+catalog_doc = obj({
+    "departments": {"type": "array", "items": obj({"code": S(), "name": S(), "email": NS(), "phone": NS()}, ["code", "name"])},
+    "services": {"type": "array", "items": obj({"code": S(), "name": S(), "description": NS(), "group": NS(), "keywords": {"type": "array", "items": S()},
+        "department": NS(), "attributes": {"type": "array", "items": {"type": "object"}}, "sla": sla_t,
+        "sla_by_priority": {"type": "object", "additionalProperties": sla_t}, "active": {"type": "boolean"}}, ["code", "name"])}}, [])
+paths["/api/v1/staff/catalog"] = {
+    "get": staff_plain("staff_catalog", "Departments and services with their SLA targets, and the newest version number"),
+    "put": staff_plain("staff_save_catalog", "Save departments and services (all or some) as the next catalog version; answers what changed", catalog_doc)}
+paths["/api/v1/staff/catalog/versions"] = {"get": staff_plain("staff_catalog_versions", "Every saved catalog version, newest first")}
 paths["/api/v1/appointments/slots"] = {"get": {"tags": ["API"], "operationId": "api_appointment_slots", "summary": "Days open to booking for a bookable service in the resident's zone, with places left",
     "parameters": [{"name": "service_code", "in": "query", "required": True, "schema": S()},
                    {"name": "lat", "in": "query", "schema": {"type": "number"}}, {"name": "long", "in": "query", "schema": {"type": "number"}},

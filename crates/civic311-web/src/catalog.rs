@@ -41,6 +41,18 @@ impl CatalogCache {
         self.loaded.read().ok().and_then(|g| g.clone())
     }
 
+    /// Makes the next `get` read the catalog again (after a change through this server; other
+    /// servers see it within [`CATALOG_TTL`]). The area index is kept.
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.loaded.write()
+            && let Some((at, _)) = guard.as_mut()
+        {
+            *at = Instant::now()
+                .checked_sub(CATALOG_TTL)
+                .unwrap_or_else(Instant::now);
+        }
+    }
+
     pub async fn get(&self, store: &Store) -> Result<Arc<Catalog>> {
         let previous = self.cached();
         let _reload = match previous.clone() {

@@ -85,6 +85,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/staff/requests/{id}/appointment/cancel",
             post(api::staff::cancel_appointment),
         )
+        .route(
+            "/api/v1/staff/catalog",
+            get(api::staff::catalog).put(api::staff::save_catalog),
+        )
+        .route(
+            "/api/v1/staff/catalog/versions",
+            get(api::staff::catalog_versions),
+        )
         .route("/api/v1/appointments/slots", get(api::appointments::slots))
         .route("/api/v1/field/{system}/updates", post(fieldwork::receive))
         .route("/api/v1/services", get(api::services))

@@ -54,6 +54,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ApikeyAction,
     },
+    /// Manage the service catalog (departments, services, SLA targets per priority) as TOML or
+    /// CSV; each saved change is a numbered version (docs/CATALOG.md).
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
     /// Manage the routing table: which department and queue new requests go to, by service,
     /// area and time of day, with a fallback queue (format: docs/ROUTING.md).
     Routing {
@@ -83,6 +89,37 @@ pub enum Command {
         #[command(subcommand)]
         action: WorkorderAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Check FILE (.toml or .csv) and save it as the next catalog version. Departments and
+    /// services it names are added or changed; the others stay. Requests already filed keep
+    /// their due dates.
+    Import {
+        file: PathBuf,
+        /// Who made the change, kept with the version
+        #[arg(long, default_value = "cli")]
+        by: String,
+        /// Only show what would change
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the catalog in force (or as it stood at --version).
+    Export {
+        #[arg(long, value_enum, default_value = "toml")]
+        format: CatalogFormat,
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// List the saved versions: number, when, who, what changed.
+    Versions,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CatalogFormat {
+    Toml,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +320,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Catalog { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = catalog(&store, action).await;
+            store.close().await;
+            result
+        }
         Command::Appointments { action } => {
             let store = Store::open(&config.database_url)
                 .await
@@ -308,6 +353,73 @@ pub async fn run(cli: Cli) -> Result<()> {
             result
         }
     }
+}
+
+async fn catalog(store: &Store, action: CatalogAction) -> Result<()> {
+    match action {
+        CatalogAction::Import { file, by, dry_run } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let current = store.catalog().await?;
+            let is_csv = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let doc: civic311_domain::CatalogDocument = if is_csv {
+                civic311_import::catalog_csv::read(text.as_bytes(), &current).map_err(|errors| {
+                    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+                    anyhow::anyhow!(
+                        "{}: {} cell(s) cannot be used; nothing was saved:\n{}",
+                        file.display(),
+                        errors.len(),
+                        lines.join("\n")
+                    )
+                })?
+            } else {
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            };
+            let known: Vec<_> = current.departments.iter().map(|d| d.code.clone()).collect();
+            doc.check(&known)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if dry_run {
+                let changes = doc.changes(&current);
+                println!("would change: {}", changes.summary());
+                println!("{}", serde_json::to_string_pretty(&changes)?);
+                return Ok(());
+            }
+            let (version, changes) = store.save_catalog(&doc, &by, chrono::Utc::now()).await?;
+            match version {
+                Some(v) => println!("catalog version {v}: {}", changes.summary()),
+                None => println!("nothing changed; no new version"),
+            }
+        }
+        CatalogAction::Export { format, version } => {
+            let doc = match version {
+                None => store.catalog().await?,
+                Some(v) => store
+                    .catalog_version(v)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("there is no catalog version {v}"))?,
+            };
+            match format {
+                CatalogFormat::Toml => print!("{}", toml::to_string(&doc)?),
+                CatalogFormat::Csv => {
+                    civic311_import::catalog_csv::write(&doc, std::io::stdout().lock())?
+                }
+            }
+        }
+        CatalogAction::Versions => {
+            for v in store.catalog_versions().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    v.version,
+                    v.saved_at.to_rfc3339(),
+                    v.saved_by,
+                    v.summary
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn appointments(store: &Store, action: AppointmentAction) -> Result<()> {

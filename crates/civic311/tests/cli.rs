@@ -332,6 +332,7 @@ fn routing_tables_are_checked_imported_and_exported() {
                 department: Some(pw),
                 attributes: vec![],
                 sla: None,
+                sla_by_priority: Default::default(),
                 active: true,
             })
             .await
@@ -498,4 +499,75 @@ fn field_systems_are_checked_and_the_outbox_is_managed() {
     assert!(!ok && err.contains("\"parks\""), "{err}");
     let (ok, _, err) = cli(&["reconcile", "streets"]);
     assert!(ok && err.contains("every work order agrees"), "{err}");
+}
+
+#[test]
+fn the_catalog_is_imported_and_exported_as_toml_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let cli = |args: &[&str]| {
+        run(civic311(dir.path())
+            .arg("catalog")
+            .args(args)
+            .env("CIVIC311_DATABASE_URL", &url))
+    };
+    let toml_file = dir.path().join("catalog.toml");
+    std::fs::write(
+        &toml_file,
+        "[[departments]]\ncode = \"public-works\"\nname = \"Public Works\"\n\n\
+         [[services]]\ncode = \"pothole\"\nname = \"Streets - Pothole\"\ndepartment = \"public-works\"\n\
+         sla = { amount = 7, unit = \"calendar_days\" }\n\
+         sla_by_priority = { urgent = { amount = 8, unit = \"business_hours\" } }\n\n\
+         [[services.attributes]]\ncode = \"SIZE\"\nvariable = true\ndatatype = \"string\"\n\
+         required = false\norder = 1\ndescription = \"How large?\"\nvalues = []\n",
+    )
+    .unwrap();
+    let (ok, out, err) = cli(&["import", toml_file.to_str().unwrap(), "--by", "director"]);
+    assert!(ok && out.contains("catalog version 1"), "{out}{err}");
+    // The sheet changes the SLA; the service keeps its question, which the sheet does not carry.
+    let csv_file = dir.path().join("catalog.csv");
+    let (ok, sheet, err) = cli(&["export", "--format", "csv"]);
+    assert!(ok, "{err}");
+    assert!(sheet.contains("pothole,Streets - Pothole"), "{sheet}");
+    std::fs::write(
+        &csv_file,
+        sheet.replace("7 calendar_days", "5 business_days"),
+    )
+    .unwrap();
+    let (ok, out, err) = cli(&["import", csv_file.to_str().unwrap(), "--dry-run"]);
+    assert!(ok && out.contains("1 SLA target(s) changed"), "{out}{err}");
+    let (ok, out, err) = cli(&["import", csv_file.to_str().unwrap()]);
+    assert!(ok && out.contains("catalog version 2"), "{out}{err}");
+    let (ok, toml_now, _) = cli(&["export"]);
+    assert!(
+        ok && toml_now.contains("business_days") && toml_now.contains("SIZE"),
+        "{toml_now}"
+    );
+    let (ok, old, _) = cli(&["export", "--version", "1"]);
+    assert!(ok && old.contains("calendar_days"), "{old}");
+    let (ok, out, _) = cli(&["versions"]);
+    assert!(
+        ok && out.lines().count() == 2 && out.contains("director"),
+        "{out}"
+    );
+    // Bad cells are all named with their line, and nothing is saved.
+    std::fs::write(
+        &csv_file,
+        "service_code,service_name,sla,active\npothole,x,7 weeks,maybe\n",
+    )
+    .unwrap();
+    let (ok, _, err) = cli(&["import", csv_file.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("line 2, column sla") && err.contains("line 2, column active"),
+        "{err}"
+    );
+    std::fs::write(
+        &toml_file,
+        "[[services]]\ncode = \"graffiti\"\nname = \"Graffiti\"\ndepartment = \"parks\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = cli(&["import", toml_file.to_str().unwrap()]);
+    assert!(!ok && err.contains("unknown department parks"), "{err}");
+    let (ok, out, _) = cli(&["versions"]);
+    assert!(ok && out.lines().count() == 2, "{out}");
 }

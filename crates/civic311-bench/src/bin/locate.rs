@@ -118,6 +118,7 @@ fn service(complaint: &str, agency: &str) -> Result<Service> {
         department: DepartmentCode::parse(agency).ok(),
         attributes: vec![],
         sla: None,
+        sla_by_priority: Default::default(),
         active: true,
     })
 }

@@ -20,6 +20,7 @@ fn service(active: bool) -> Service {
             amount: 3,
             unit: SlaUnit::CalendarDays,
         }),
+        sla_by_priority: Default::default(),
         active,
     }
 }

@@ -5,6 +5,11 @@ use civic311_domain::{Department, Service};
 use crate::rows::DepartmentRow;
 
 pub(crate) async fn upsert_department(pool: &Pool, d: &Department) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    upsert_department_in(&mut conn, d).await
+}
+
+async fn upsert_department_in(conn: &mut Conn, d: &Department) -> Result<()> {
     sqlx::query(
         "INSERT INTO departments (code, name, email, phone) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (code) DO UPDATE SET name = $2, email = $3, phone = $4",
@@ -13,7 +18,7 @@ pub(crate) async fn upsert_department(pool: &Pool, d: &Department) -> Result<()>
     .bind(&d.name)
     .bind(d.email.as_deref())
     .bind(d.phone.as_deref())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -27,14 +32,19 @@ pub(crate) async fn departments(pool: &Pool) -> Result<Vec<Department>> {
 }
 
 pub(crate) async fn upsert_service(pool: &Pool, s: &Service) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    upsert_service_in(&mut conn, s).await
+}
+
+async fn upsert_service_in(conn: &mut Conn, s: &Service) -> Result<()> {
     let sla_amount = s.sla.map(|t| i32::try_from(t.amount).unwrap_or(i32::MAX));
     sqlx::query(
         "INSERT INTO services (code, name, description, service_group, keywords, \
-         department_code, attributes, sla_amount, sla_unit, active) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         department_code, attributes, sla_amount, sla_unit, active, sla_by_priority) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, service_group = $4, \
          keywords = $5, department_code = $6, attributes = $7, sla_amount = $8, \
-         sla_unit = $9, active = $10",
+         sla_unit = $9, active = $10, sla_by_priority = $11",
     )
     .bind(s.code.as_str())
     .bind(&s.name)
@@ -46,7 +56,8 @@ pub(crate) async fn upsert_service(pool: &Pool, s: &Service) -> Result<()> {
     .bind(sla_amount)
     .bind(s.sla.map(|t| t.unit.as_str()))
     .bind(s.active)
-    .execute(pool)
+    .bind(Json(&s.sla_by_priority))
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -110,4 +121,59 @@ async fn routing_in(conn: &mut Conn) -> Result<(i64, civic311_domain::RoutingTab
 pub(crate) async fn routing(pool: &Pool) -> Result<(i64, civic311_domain::RoutingTable)> {
     let mut conn = pool.acquire().await?;
     routing_in(&mut conn).await
+}
+
+// Saves a catalog document (departments first, then services) and the whole catalog after it
+// as the next version, in one transaction. Returns the version.
+pub(crate) async fn save_catalog(
+    pool: &Pool,
+    doc: &civic311_domain::CatalogDocument,
+    summary: &str,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    let mut tx = begin_write(pool).await?;
+    for d in &doc.departments {
+        upsert_department_in(&mut tx, d).await?;
+    }
+    for s in &doc.services {
+        upsert_service_in(&mut tx, s).await?;
+    }
+    let departments: Vec<DepartmentRow> =
+        sqlx::query_as("SELECT code, name, email, phone FROM departments ORDER BY code").fetch_all(&mut *tx).await?;
+    let services: Vec<crate::rows::ServiceRow> =
+        sqlx::query_as("SELECT * FROM services ORDER BY code").fetch_all(&mut *tx).await?;
+    let whole = civic311_domain::CatalogDocument {
+        departments: departments.into_iter().map(DepartmentRow::into_department).collect::<Result<_>>()?,
+        services: services.into_iter().map(crate::rows::ServiceRow::into_service).collect::<Result<_>>()?,
+    };
+    let version: i64 = sqlx::query_scalar(
+        "INSERT INTO catalog_versions (version, catalog, summary, saved_at, saved_by) \
+         SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM catalog_versions RETURNING version",
+    )
+    .bind(Json(&whole))
+    .bind(summary)
+    .bind(now)
+    .bind(by)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+pub(crate) async fn catalog_versions(
+    pool: &Pool,
+) -> Result<Vec<(i64, String, chrono::DateTime<chrono::Utc>, String)>> {
+    Ok(sqlx::query_as("SELECT version, summary, saved_at, saved_by FROM catalog_versions ORDER BY version DESC")
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(crate) async fn catalog_version(pool: &Pool, version: i64) -> Result<Option<civic311_domain::CatalogDocument>> {
+    let row: Option<Json<civic311_domain::CatalogDocument>> =
+        sqlx::query_scalar("SELECT catalog FROM catalog_versions WHERE version = $1")
+            .bind(version)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|j| j.0))
 }

@@ -35,3 +35,123 @@ async fn catalog_round_trips_with_attributes_and_sla(db: &TestDb) {
     assert_eq!(store.departments().await.unwrap()[0].name, "Public Works");
     assert!(store.service(&code("nope")).await.unwrap().is_none());
 }
+
+both_backends!(catalog_versions_never_rewrite_past_requests);
+
+/// A city changes an SLA (and gives urgent potholes their own): a new catalog version. Requests
+/// filed before keep their due dates; new ones get the new target for their priority; the old
+/// version can still be read.
+async fn catalog_versions_never_rewrite_past_requests(db: &TestDb) {
+    use civic311_domain::{Actor, CatalogDocument, Priority, SlaTarget};
+
+    let store = &db.store;
+    seed_catalog(store).await;
+    let first = store.catalog().await.unwrap();
+    let (v1, changes) = store
+        .save_catalog(&first, "setup", crate::at(1, 8))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v1, changes.is_empty()),
+        (None, true),
+        "nothing changed, no version"
+    );
+
+    let before = crate::file(store, "pothole", crate::at(1, 9)).await;
+    assert_eq!(before.due_at, Some(crate::at(8, 9)), "7 calendar days");
+
+    let mut pothole = store.service(&code("pothole")).await.unwrap().unwrap();
+    pothole.sla = Some(SlaTarget {
+        amount: 3,
+        unit: SlaUnit::CalendarDays,
+    });
+    pothole.sla_by_priority.insert(
+        Priority::Urgent,
+        SlaTarget {
+            amount: 1,
+            unit: SlaUnit::CalendarDays,
+        },
+    );
+    let doc = CatalogDocument {
+        departments: vec![],
+        services: vec![pothole],
+    };
+    let (version, changes) = store
+        .save_catalog(&doc, "director", crate::at(1, 12))
+        .await
+        .unwrap();
+    assert_eq!(version, Some(1));
+    assert_eq!(changes.sla_changed, vec!["pothole".to_owned()]);
+    assert_eq!(
+        changes.summary(),
+        "1 service(s) changed, 1 SLA target(s) changed"
+    );
+
+    let after = crate::file(store, "pothole", crate::at(2, 9)).await;
+    assert_eq!(after.due_at, Some(crate::at(5, 9)), "the new 3-day target");
+    let mut urgent = crate::new_request("pothole");
+    urgent.priority = Priority::Urgent;
+    let urgent = store
+        .create_request(urgent, Actor::Resident, crate::at(2, 9))
+        .await
+        .unwrap();
+    assert_eq!(
+        urgent.due_at,
+        Some(crate::at(3, 9)),
+        "urgent: its own 1-day target"
+    );
+    let again = store.request(&before.id).await.unwrap().unwrap();
+    assert_eq!(
+        again.due_at, before.due_at,
+        "a request filed before keeps its due date"
+    );
+
+    // A second change, then the history of versions, each readable as it stood.
+    let mut trash = store.service(&code("trash-missed")).await.unwrap().unwrap();
+    trash.active = false;
+    let doc = CatalogDocument {
+        departments: vec![],
+        services: vec![trash],
+    };
+    let (version, changes) = store
+        .save_catalog(&doc, "director", crate::at(3, 12))
+        .await
+        .unwrap();
+    assert_eq!((version, changes.services_retired.len()), (Some(2), 1));
+    let versions = store.catalog_versions().await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(versions[1].saved_by, "director");
+    let v1 = store.catalog_version(1).await.unwrap().unwrap();
+    let old = v1
+        .services
+        .iter()
+        .find(|s| s.code == code("pothole"))
+        .unwrap();
+    assert_eq!(old.sla.map(|s| s.amount), Some(3));
+    assert!(
+        v1.services
+            .iter()
+            .find(|s| s.code == code("trash-missed"))
+            .unwrap()
+            .active
+    );
+
+    // A service of an unknown department is refused, and nothing is saved.
+    let mut stray = store.service(&code("pothole")).await.unwrap().unwrap();
+    stray.department = Some(civic311_domain::DepartmentCode::parse("parks").unwrap());
+    let doc = CatalogDocument {
+        departments: vec![],
+        services: vec![stray],
+    };
+    let refused = store.save_catalog(&doc, "intern", crate::at(4, 12)).await;
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("unknown department parks")
+    );
+    assert_eq!(store.catalog_versions().await.unwrap().len(), 2);
+}

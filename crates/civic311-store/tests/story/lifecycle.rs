@@ -254,6 +254,7 @@ async fn a_batch_with_a_taken_id_writes_nothing(db: &TestDb) {
             department: None,
             attributes: vec![],
             sla: None,
+            sla_by_priority: Default::default(),
             active: true,
         };
         civic311_domain::ServiceRequest::open(id, new, &svc, Actor::System, at(2, 9)).unwrap()

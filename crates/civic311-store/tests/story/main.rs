@@ -57,6 +57,7 @@ pub async fn seed_catalog(store: &Store) {
                     amount: days,
                     unit: SlaUnit::CalendarDays,
                 }),
+                sla_by_priority: Default::default(),
                 active: true,
             })
             .await

@@ -96,6 +96,7 @@ pub fn pothole_service() -> Service {
             amount: 5,
             unit: SlaUnit::CalendarDays,
         }),
+        sla_by_priority: Default::default(),
         active: true,
     }
 }

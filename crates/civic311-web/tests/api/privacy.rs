@@ -32,6 +32,7 @@ async fn public_outputs_carry_no_personal_data(db: &TestDb) {
             department: Some(dept),
             attributes: vec![],
             sla: None,
+            sla_by_priority: Default::default(),
             active: true,
         })
         .await

@@ -315,3 +315,87 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
         "{view}"
     );
 }
+
+both_backends!(staff_manage_the_catalog_in_versions);
+
+/// Staff change a real service's name and SLA through the API: a new version, shown at once on
+/// this server's Open311 list; filed requests keep their due dates; other keys are refused.
+async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let now = chrono::Utc::now();
+    let staff = app
+        .store
+        .issue_api_key_with_role("supervisor-amy", KeyRole::Staff, now)
+        .await
+        .unwrap();
+    let client = app.store.issue_api_key("fixmystreet", now).await.unwrap();
+    let url = format!("{}/api/v1/staff/catalog", app.base);
+    let catalog: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["version"], 0);
+    let mut service = catalog["services"][0].clone();
+    let code = service["code"].as_str().unwrap().to_owned();
+    // Warm the Open311 list so the change must get past the caches.
+    let (_, before) = app.get_json("/open311/v2/services.json").await;
+    assert!(!before.to_string().contains("Renamed by the API"));
+    service["name"] = json!("Renamed by the API");
+    service["sla"] = json!({ "amount": 2, "unit": "business_days" });
+    service["sla_by_priority"] = json!({ "urgent": { "amount": 4, "unit": "business_hours" } });
+    let put = |key: &str, body: Value| {
+        let req = app.client.put(&url).bearer_auth(key).json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, _) = put(&client, json!({ "services": [service.clone()] })).await;
+    assert_eq!(status, 403);
+    let (status, saved) = put(&staff, json!({ "services": [service.clone()] })).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["changes"]["sla_changed"], json!([code]));
+    let (_, after) = app.get_json("/open311/v2/services.json").await;
+    assert!(after.to_string().contains("Renamed by the API"), "{after}");
+    let (status, same) = put(&staff, json!({ "services": [service.clone()] })).await;
+    assert_eq!(
+        (status, &same["version"]),
+        (200, &Value::Null),
+        "no change, no version"
+    );
+    let mut stray = service.clone();
+    stray["department"] = json!("no-such-department");
+    let (status, refused) = put(&staff, json!({ "services": [stray] })).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-department")
+    );
+    let (status, refused) = put(
+        &staff,
+        json!({ "services": [{ "code": "x", "name": "y", "colour": 1 }] }),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    let versions: Value = app
+        .client
+        .get(format!("{url}/versions"))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(versions["versions"][0]["saved_by"], "supervisor-amy");
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1);
+}
