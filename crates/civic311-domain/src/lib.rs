@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod geo;
 pub mod ids;
+pub mod notifications;
 pub mod places;
 pub mod request;
 pub mod routing;

@@ -13,6 +13,7 @@ pub(crate) mod sqlite {
     include!("sql/sla.rs");
     include!("sql/work_orders.rs");
     include!("sql/appointments.rs");
+    include!("sql/notifications.rs");
 }
 
 pub(crate) mod postgres {
@@ -25,4 +26,5 @@ pub(crate) mod postgres {
     include!("sql/sla.rs");
     include!("sql/work_orders.rs");
     include!("sql/appointments.rs");
+    include!("sql/notifications.rs");
 }

@@ -31,6 +31,9 @@ pub use pool::{DatabaseUrl, Store};
 pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;
 pub use sla::SweepReport;
-pub use work_orders::{Attempt, FieldReport, OutboxMessage, ReportOutcome, WORK_ORDER_TOPIC};
+pub use work_orders::{
+    Attempt, FieldReport, NOTIFICATION_TOPIC, Notification, OutboxMessage, ReportOutcome,
+    WORK_ORDER_TOPIC,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -17,6 +17,19 @@ use crate::{Result, Store};
 
 /// The outbox topic of work orders.
 pub const WORK_ORDER_TOPIC: &str = "work_order";
+/// The outbox topic of messages to residents and departments (destination `email` or `sms`).
+pub const NOTIFICATION_TOPIC: &str = "notification";
+
+/// A message to one person, as queued (see `civic311_domain::notifications`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Notification {
+    /// `email` or `sms`.
+    pub channel: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub request_id: String,
+}
 
 /// A message waiting in (or gone from) the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,8 +4,8 @@
 mod api;
 pub mod catalog;
 mod error;
-pub mod fieldwork;
 pub mod open311;
+pub mod outbound;
 mod pages;
 mod public;
 mod router;

@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::catalog::CatalogCache;
-use crate::fieldwork::FieldSystems;
 use crate::open311::{Open311Config, ReplyCache};
-use crate::{api, fieldwork, open311, pages};
+use crate::outbound::FieldSystems;
+use crate::{api, open311, outbound, pages};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
             get(api::staff::catalog_versions),
         )
         .route("/api/v1/appointments/slots", get(api::appointments::slots))
-        .route("/api/v1/field/{system}/updates", post(fieldwork::receive))
+        .route("/api/v1/field/{system}/updates", post(outbound::receive))
         .route("/api/v1/services", get(api::services))
         .route("/api/v1/stats", get(api::stats))
         .merge(open311::routes())

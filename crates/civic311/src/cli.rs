@@ -83,8 +83,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AppointmentAction,
     },
-    /// Work orders in field systems: deliver the outbox, list and retry dead letters, and find
-    /// where a field system's state disagrees with ours (docs/WORK_ORDERS.md).
+    /// The outbox of work orders and notifications: deliver it now, list and retry dead letters
+    /// (docs/WORK_ORDERS.md, docs/NOTIFICATIONS.md).
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+    /// Work orders in field systems: find where a field system's state disagrees with ours.
     Workorders {
         #[command(subcommand)]
         action: WorkorderAction,
@@ -137,13 +142,18 @@ pub enum AppointmentAction {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum WorkorderAction {
-    /// Hand every due outbox message to its field system now (servers do it every 10 seconds).
+pub enum OutboxAction {
+    /// Hand every due message to where it goes now (servers do it every 10 seconds).
     Deliver,
-    /// List the messages no field system took (refused, or out of attempts), with the last error.
+    /// List the messages that were not delivered (refused, or out of attempts), with the last
+    /// error.
     DeadLetters,
-    /// Put a dead letter back in the queue, by its idempotency key (the work order id).
+    /// Put a dead letter back in the queue, by its key (a work order's id).
     Retry { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkorderAction {
     /// Ask SYSTEM for the state of every work order it has, and list the requests whose
     /// external state disagrees with ours. Exits 1 when there is any.
     Reconcile {
@@ -223,9 +233,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&config.database_url)
                 .await
                 .context("cannot open the database")?;
-            let state =
-                AppState::new(store, config.open311).with_field_systems(config.field_systems);
-            serve(state, listen.unwrap_or(config.listen), &[]).await
+            let state = AppState::new(store, config.open311)
+                .with_field_systems(config.outbound.field_systems.clone());
+            serve(state, config.outbound, listen.unwrap_or(config.listen), &[]).await
         }
         Command::Migrate => {
             let store = Store::connect(&config.database_url).await?;
@@ -336,11 +346,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             store.close().await;
             result
         }
+        Command::Outbox { action } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = crate::workorders::outbox(&store, &config.outbound, action).await;
+            store.close().await;
+            result
+        }
         Command::Workorders { action } => {
             let store = Store::open(&config.database_url)
                 .await
                 .context("cannot open the database")?;
-            let result = crate::workorders::run(&store, &config.field_systems, action).await;
+            let result = crate::workorders::run(&store, &config.outbound, action).await;
             store.close().await;
             result
         }
@@ -533,14 +551,19 @@ async fn routing(store: &Store, action: RoutingAction) -> Result<()> {
 }
 
 /// Binds, prints where to look, and serves until Ctrl-C.
-pub async fn serve(state: AppState, listen: SocketAddr, extra_paths: &[String]) -> Result<()> {
+pub async fn serve(
+    state: AppState,
+    outbound: civic311_web::outbound::Outbound,
+    listen: SocketAddr,
+    extra_paths: &[String],
+) -> Result<()> {
     let store = state.store.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     crate::jobs::spawn_sla_sweeps(store.clone());
-    crate::jobs::spawn_deliveries(store.clone(), state.field_systems.clone());
+    crate::jobs::spawn_deliveries(store.clone(), outbound);
     println!("civic311 is serving {} on http://{addr}/", store.url());
     for path in [
         "/",

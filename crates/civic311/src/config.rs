@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use chrono_tz::Tz;
 use civic311_store::DatabaseUrl;
-use civic311_web::fieldwork::{FieldSystem, FieldSystems};
 use civic311_web::open311::Open311Config;
+use civic311_web::outbound::{FieldSystem, FieldSystems, Mailer, Outbound};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,22 @@ struct RawConfig {
     open311: RawOpen311,
     /// `[[field_systems]]`: where work orders go (docs/WORK_ORDERS.md).
     field_systems: Vec<RawFieldSystem>,
+    /// `[notifications]`: how residents and departments are told (docs/NOTIFICATIONS.md).
+    notifications: RawNotifications,
+}
+
+/// The `[notifications]` table.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawNotifications {
+    /// `smtp://HOST:PORT`, `smtp://USER:PASS@HOST:587?tls=required`, `smtps://...`
+    smtp_url: Option<String>,
+    /// The sender, e.g. `KC 311 <311@kcmo.gov>`.
+    from: Option<String>,
+    /// A gateway that sends text messages: signed JSON POSTs.
+    sms_gateway: Option<String>,
+    sms_secret: Option<String>,
+    sms_secret_env: Option<String>,
 }
 
 /// One `[[field_systems]]` entry.
@@ -85,6 +101,7 @@ impl Default for RawConfig {
             public_url: None,
             open311: RawOpen311::default(),
             field_systems: Vec::new(),
+            notifications: RawNotifications::default(),
         }
     }
 }
@@ -95,7 +112,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log: String,
     pub open311: Open311Config,
-    pub field_systems: FieldSystems,
+    /// Field systems, the mailer and the SMS gateway: where the outbox delivers.
+    pub outbound: Outbound,
 }
 
 impl Config {
@@ -163,9 +181,12 @@ impl Config {
                 "invalid configuration key `open311.jurisdiction_id`: empty; leave it out instead"
             ));
         }
-        let field_systems = check_field_systems(raw.field_systems)?;
+        let outbound = Outbound {
+            field_systems: check_field_systems(raw.field_systems)?,
+            ..check_notifications(raw.notifications)?
+        };
         Ok(Config {
-            field_systems,
+            outbound,
             database_url,
             listen,
             log: raw.log,
@@ -191,6 +212,79 @@ impl Config {
     }
 }
 
+fn check_endpoint(key: &str, url: &str) -> Result<()> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(anyhow!(
+            "invalid configuration key `{key}`: {url:?} must start with http:// or https://"
+        ));
+    }
+    Ok(())
+}
+
+/// A shared secret given in the file or, better, in an environment variable.
+fn check_secret(
+    what: &str,
+    prefix: &str,
+    secret: Option<String>,
+    env: Option<String>,
+) -> Result<String> {
+    let secret = match (secret, env) {
+        (Some(s), None) => s,
+        (None, Some(var)) => std::env::var(&var).map_err(|_| {
+            anyhow!("invalid configuration key `{prefix}secret_env`: environment variable {var} is not set")
+        })?,
+        _ => {
+            return Err(anyhow!(
+                "invalid configuration for {what}: give exactly one of `{prefix}secret` and `{prefix}secret_env`"
+            ));
+        }
+    };
+    if secret.len() < 16 {
+        return Err(anyhow!(
+            "invalid configuration for {what}: the secret must be at least 16 characters"
+        ));
+    }
+    Ok(secret)
+}
+
+fn check_notifications(raw: RawNotifications) -> Result<Outbound> {
+    let mailer = match (raw.smtp_url, raw.from) {
+        (None, None) => None,
+        (Some(url), Some(from)) => Some(
+            Mailer::new(&url, &from)
+                .map_err(|e| anyhow!("invalid configuration key `notifications`: {e}"))?,
+        ),
+        _ => {
+            return Err(anyhow!(
+                "invalid configuration key `notifications`: give both `smtp_url` and `from`, or neither"
+            ));
+        }
+    };
+    let sms = match raw.sms_gateway {
+        None => None,
+        Some(endpoint) => {
+            check_endpoint("notifications.sms_gateway", &endpoint)?;
+            Some(FieldSystem {
+                name: "sms".into(),
+                secret: check_secret(
+                    "the SMS gateway",
+                    "notifications.sms_",
+                    raw.sms_secret,
+                    raw.sms_secret_env,
+                )?,
+                endpoint,
+                closes_requests: false,
+                timeout: std::time::Duration::from_secs(10),
+            })
+        }
+    };
+    Ok(Outbound {
+        field_systems: FieldSystems::default(),
+        mailer,
+        sms,
+    })
+}
+
 fn check_field_systems(raw: Vec<RawFieldSystem>) -> Result<FieldSystems> {
     let mut systems: Vec<FieldSystem> = Vec::new();
     for (i, f) in raw.into_iter().enumerate() {
@@ -213,32 +307,13 @@ fn check_field_systems(raw: Vec<RawFieldSystem>) -> Result<FieldSystems> {
                 key("name")
             ));
         }
-        if !(f.endpoint.starts_with("http://") || f.endpoint.starts_with("https://")) {
-            return Err(anyhow!(
-                "invalid configuration key `{}`: {:?} must start with http:// or https://",
-                key("endpoint"),
-                f.endpoint
-            ));
-        }
-        let secret = match (f.secret, f.secret_env) {
-            (Some(s), None) => s,
-            (None, Some(var)) => std::env::var(&var).map_err(|_| {
-                anyhow!(
-                    "invalid configuration key `{}`: environment variable {var} is not set",
-                    key("secret_env")
-                )
-            })?,
-            _ => {
-                return Err(anyhow!(
-                    "invalid configuration for field system {name:?}: give exactly one of `secret` and `secret_env`"
-                ));
-            }
-        };
-        if secret.len() < 16 {
-            return Err(anyhow!(
-                "invalid configuration for field system {name:?}: the secret must be at least 16 characters"
-            ));
-        }
+        check_endpoint(&key("endpoint"), &f.endpoint)?;
+        let secret = check_secret(
+            &format!("field system {name:?}"),
+            &format!("field_systems[{i}]."),
+            f.secret,
+            f.secret_env,
+        )?;
         systems.push(FieldSystem {
             name,
             endpoint: f.endpoint,

@@ -57,7 +57,13 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
         key_service: "civic311 demo: the key is printed at start-up".into(),
         ..Open311Config::default()
     };
-    crate::cli::serve(AppState::new(store, open311), listen, &extra).await
+    crate::cli::serve(
+        AppState::new(store, open311),
+        Default::default(),
+        listen,
+        &extra,
+    )
+    .await
 }
 
 /// Loads the neighborhoods and the requests of the built-in sample, printing what was kept.

@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use civic311_domain::sla::EscalationPolicy;
-use std::sync::Arc;
-
 use civic311_domain::Backoff;
+use civic311_domain::sla::EscalationPolicy;
 use civic311_store::Store;
-use civic311_web::fieldwork::{FieldSystems, deliver_due};
+use civic311_web::outbound::{Outbound, deliver_due};
 
 /// How often the escalation sweep runs.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -37,12 +35,9 @@ pub fn spawn_sla_sweeps(store: Store) {
     });
 }
 
-/// Hands due work orders to their field systems every 10 seconds, when any is configured.
+/// Hands due outbox messages (work orders, notifications) to where they go every 10 seconds.
 /// Each message is leased to one server at a time (see `Store::claim_outbox`).
-pub fn spawn_deliveries(store: Store, systems: Arc<FieldSystems>) {
-    if systems.is_empty() {
-        return;
-    }
+pub fn spawn_deliveries(store: Store, outbound: Outbound) {
     let worker = format!("civic311-{}", std::process::id());
     tokio::spawn(async move {
         let client = reqwest::Client::new();
@@ -51,12 +46,12 @@ pub fn spawn_deliveries(store: Store, systems: Arc<FieldSystems>) {
         loop {
             every.tick().await;
             let now = chrono::Utc::now();
-            match deliver_due(&store, &systems, &client, &backoff, &worker, now).await {
+            match deliver_due(&store, &outbound, &client, &backoff, &worker, now).await {
                 Ok(r) if r.delivered + r.retrying + r.dead > 0 => tracing::info!(
                     delivered = r.delivered,
                     retrying = r.retrying,
                     dead = r.dead,
-                    "work orders handed to field systems"
+                    "outbox delivered"
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "work order delivery failed; retrying"),

@@ -1,25 +1,27 @@
-//! `civic311 workorders`: the outbox and field systems from the command line.
+//! `civic311 outbox` and `civic311 workorders`: the outbox and field systems from the command
+//! line.
 
 use anyhow::{Result, anyhow, bail};
 use civic311_domain::Backoff;
 use civic311_store::Store;
-use civic311_web::fieldwork::{FieldSystems, deliver_due, reconcile};
+use civic311_web::outbound::{Outbound, deliver_due, reconcile};
 
-use crate::cli::WorkorderAction;
+use crate::cli::{OutboxAction, WorkorderAction};
 
-pub async fn run(store: &Store, systems: &FieldSystems, action: WorkorderAction) -> Result<()> {
+pub async fn outbox(store: &Store, outbound: &Outbound, action: OutboxAction) -> Result<()> {
     let now = chrono::Utc::now();
     match action {
-        WorkorderAction::Deliver => {
+        OutboxAction::Deliver => {
             let worker = format!("cli-{}", std::process::id());
             let client = reqwest::Client::new();
-            let r = deliver_due(store, systems, &client, &Backoff::default(), &worker, now).await?;
+            let r =
+                deliver_due(store, outbound, &client, &Backoff::default(), &worker, now).await?;
             println!(
                 "delivered {}, failed and retrying later {}, dead letters {}",
                 r.delivered, r.retrying, r.dead
             );
         }
-        WorkorderAction::DeadLetters => {
+        OutboxAction::DeadLetters => {
             let dead = store.outbox("dead", 10_000).await?;
             for m in &dead {
                 println!(
@@ -32,16 +34,20 @@ pub async fn run(store: &Store, systems: &FieldSystems, action: WorkorderAction)
             }
             eprintln!("{} dead letter(s)", dead.len());
         }
-        WorkorderAction::Retry { key } => {
+        OutboxAction::Retry { key } => {
             if !store.retry_dead_letter(&key, now).await? {
-                bail!(
-                    "no dead letter has the key {key:?} (see `civic311 workorders dead-letters`)"
-                );
+                bail!("no dead letter has the key {key:?} (see `civic311 outbox dead-letters`)");
             }
             println!("{key} queued again");
         }
+    }
+    Ok(())
+}
+
+pub async fn run(store: &Store, outbound: &Outbound, action: WorkorderAction) -> Result<()> {
+    match action {
         WorkorderAction::Reconcile { system, json } => {
-            let field = systems.get(&system).ok_or_else(|| {
+            let field = outbound.field_systems.get(&system).ok_or_else(|| {
                 anyhow!("no field system named {system:?} is configured (see [[field_systems]])")
             })?;
             let found = reconcile(store, field, &reqwest::Client::new()).await?;

@@ -475,29 +475,40 @@ fn field_systems_are_checked_and_the_outbox_is_managed() {
         ),
         (format!("{good}{good}"), "configured twice"),
         (good.replace("endpoint", "url"), "url"),
+        (
+            format!("{good}[notifications]\nsmtp_url = \"smtp://127.0.0.1:25\"\n"),
+            "give both `smtp_url` and `from`",
+        ),
+        (
+            format!("{good}[notifications]\nsmtp_url = \"mailto:x\"\nfrom = \"311@city.gov\"\n"),
+            "not an SMTP URL",
+        ),
+        (
+            format!("{good}[notifications]\nsms_gateway = \"http://127.0.0.1:9/sms\"\n"),
+            "`notifications.sms_secret`",
+        ),
     ] {
         std::fs::write(&config, &text).unwrap();
         let (ok, _, err) = run(civic311(dir.path())
-            .args(["workorders", "deliver"])
+            .args(["outbox", "deliver"])
             .env("CIVIC311_DATABASE_URL", &url));
         assert!(!ok && err.contains(mentions), "{mentions}: {err}");
     }
     std::fs::write(&config, good).unwrap();
     let cli = |args: &[&str]| {
         run(civic311(dir.path())
-            .arg("workorders")
             .args(args)
             .env("CIVIC311_DATABASE_URL", &url))
     };
-    let (ok, out, err) = cli(&["deliver"]);
+    let (ok, out, err) = cli(&["outbox", "deliver"]);
     assert!(ok && out.contains("delivered 0"), "{out}{err}");
-    let (ok, _, err) = cli(&["dead-letters"]);
+    let (ok, _, err) = cli(&["outbox", "dead-letters"]);
     assert!(ok && err.contains("0 dead letter(s)"), "{err}");
-    let (ok, _, err) = cli(&["retry", "wo_0000"]);
+    let (ok, _, err) = cli(&["outbox", "retry", "wo_0000"]);
     assert!(!ok && err.contains("\"wo_0000\""), "{err}");
-    let (ok, _, err) = cli(&["reconcile", "parks"]);
+    let (ok, _, err) = cli(&["workorders", "reconcile", "parks"]);
     assert!(!ok && err.contains("\"parks\""), "{err}");
-    let (ok, _, err) = cli(&["reconcile", "streets"]);
+    let (ok, _, err) = cli(&["workorders", "reconcile", "streets"]);
     assert!(ok && err.contains("every work order agrees"), "{err}");
 }
 

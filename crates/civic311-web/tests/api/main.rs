@@ -4,9 +4,9 @@
 
 mod appointments;
 mod clients;
-mod fieldwork;
 mod open311;
 mod openapi;
+mod outbound;
 mod privacy;
 mod requests;
 mod staff;

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use civic311_domain::Backoff;
-use civic311_store::{Attempt, OutboxMessage, Store, StoreError};
+use civic311_store::{Attempt, NOTIFICATION_TOPIC, Notification, OutboxMessage, Store, StoreError};
 use serde::Deserialize;
 
-use super::FieldSystems;
 use super::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use super::{FieldSystem, Outbound};
 
 /// Messages one round takes at most, and how long it holds them.
 const BATCH: u32 = 100;
@@ -33,7 +33,7 @@ struct Accepted {
 /// Delivers every message due at `now` (rounds of up to 100) as `worker`.
 pub async fn deliver_due(
     store: &Store,
-    systems: &FieldSystems,
+    outbound: &Outbound,
     client: &reqwest::Client,
     backoff: &Backoff,
     worker: &str,
@@ -47,7 +47,12 @@ pub async fn deliver_due(
             return Ok(report);
         }
         for message in &batch {
-            let attempt = match send(systems, client, message).await {
+            let sent = if message.topic == NOTIFICATION_TOPIC {
+                notify(outbound, client, message).await.map(|()| None)
+            } else {
+                send(outbound, client, message).await
+            };
+            let attempt = match sent {
                 Ok(external_id) => Attempt::Delivered { external_id },
                 Err(Failure { error, permanent }) => {
                     let attempts = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
@@ -98,30 +103,87 @@ fn retry(error: String) -> Failure {
     }
 }
 
+fn permanent(error: String) -> Failure {
+    Failure {
+        error,
+        permanent: true,
+    }
+}
+
+/// A notification: e-mail through the mailer, a text message through the SMS gateway. Without
+/// them configured it is a dead letter at once: a message sent days late does more harm than
+/// good, and the dead-letter list says why it was not sent.
+async fn notify(
+    outbound: &Outbound,
+    client: &reqwest::Client,
+    message: &OutboxMessage,
+) -> Result<(), Failure> {
+    let n: Notification = serde_json::from_str(&message.payload)
+        .map_err(|e| permanent(format!("unreadable notification: {e}")))?;
+    match n.channel.as_str() {
+        "email" => {
+            let mailer = outbound.mailer.as_ref().ok_or_else(|| {
+                permanent("no SMTP server is configured ([notifications] smtp_url)".into())
+            })?;
+            mailer
+                .send(&n.to, &n.subject, &n.body)
+                .await
+                .map_err(|e| Failure {
+                    error: e.error,
+                    permanent: e.permanent,
+                })
+        }
+        "sms" => {
+            let gateway = outbound.sms.as_ref().ok_or_else(|| {
+                permanent("no SMS gateway is configured ([notifications] sms_gateway)".into())
+            })?;
+            let body =
+                serde_json::json!({ "to": n.to, "text": n.body, "request_id": n.request_id });
+            post(gateway, client, &message.idempotency_key, &body.to_string())
+                .await
+                .map(|_| ())
+        }
+        other => Err(permanent(format!("unknown notification channel {other:?}"))),
+    }
+}
+
 async fn send(
-    systems: &FieldSystems,
+    outbound: &Outbound,
     client: &reqwest::Client,
     message: &OutboxMessage,
 ) -> Result<Option<String>, Failure> {
     // A configuration fixed later (the system added back) lets the message through then.
-    let system = systems.get(&message.destination).ok_or_else(|| {
-        retry(format!(
-            "no field system named {:?} is configured",
-            message.destination
-        ))
-    })?;
+    let system = outbound
+        .field_systems
+        .get(&message.destination)
+        .ok_or_else(|| {
+            retry(format!(
+                "no field system named {:?} is configured",
+                message.destination
+            ))
+        })?;
+    post(system, client, &message.idempotency_key, &message.payload).await
+}
+
+/// POSTs a signed JSON body; the receiver's `external_id` when it answers one.
+async fn post(
+    system: &FieldSystem,
+    client: &reqwest::Client,
+    idempotency_key: &str,
+    payload: &str,
+) -> Result<Option<String>, Failure> {
     let timestamp = Utc::now().timestamp();
     let response = client
         .post(&system.endpoint)
         .timeout(system.timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", &message.idempotency_key)
+        .header("idempotency-key", idempotency_key)
         .header(TIMESTAMP_HEADER, timestamp)
         .header(
             SIGNATURE_HEADER,
-            sign(&system.secret, timestamp, message.payload.as_bytes()),
+            sign(&system.secret, timestamp, payload.as_bytes()),
         )
-        .body(message.payload.clone())
+        .body(payload.to_owned())
         .send()
         .await
         .map_err(|e| retry(format!("{}: {e}", system.endpoint)))?;

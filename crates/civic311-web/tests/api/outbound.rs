@@ -17,9 +17,9 @@ use civic311_domain::{Backoff, EventKind, ServiceRequestId, WorkOrderState};
 use civic311_store::{KeyRole, Page, RequestFilter};
 use civic311_testkit::{TestDb, both_backends};
 use civic311_web::AppState;
-use civic311_web::fieldwork::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify};
-use civic311_web::fieldwork::{FieldSystem, FieldSystems, deliver_due, reconcile};
 use civic311_web::open311::Open311Config;
+use civic311_web::outbound::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify};
+use civic311_web::outbound::{FieldSystem, FieldSystems, Mailer, Outbound, deliver_due, reconcile};
 use serde_json::{Value, json};
 
 use crate::TestApp;
@@ -217,9 +217,16 @@ async fn work_orders_reach_a_failing_receiver_once_each(db: &TestDb) {
     let mut clock = now;
     let mut rounds = Vec::new();
     for _ in 0..8 {
-        let r = deliver_due(&app.store, &systems, &client, &backoff, "test", clock)
-            .await
-            .unwrap();
+        let r = deliver_due(
+            &app.store,
+            &systems.clone().into(),
+            &client,
+            &backoff,
+            "test",
+            clock,
+        )
+        .await
+        .unwrap();
         rounds.push(r);
         clock += chrono::Duration::hours(1);
     }
@@ -290,7 +297,7 @@ async fn work_orders_reach_a_failing_receiver_once_each(db: &TestDb) {
         "only dead letters"
     );
     let fixed = FieldSystems::new(vec![system("parks", format!("{receiver}/wo"))]);
-    let r = deliver_due(&app.store, &fixed, &client, &backoff, "test", clock)
+    let r = deliver_due(&app.store, &fixed.into(), &client, &backoff, "test", clock)
         .await
         .unwrap();
     assert_eq!((r.delivered, r.dead), (1, 0));
@@ -385,5 +392,225 @@ async fn work_orders_reach_a_failing_receiver_once_each(db: &TestDb) {
     assert!(
         !by_order.contains_key(&orders[2].1),
         "completed on both sides and closed"
+    );
+}
+
+/// A minimal SMTP server that keeps what it is given: (recipients, message).
+type Mailbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+async fn smtp_sink() -> (String, Mailbox) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let mailbox = Mailbox::default();
+    let kept = mailbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut rcpts = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250 sink\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        rcpts.push(
+                            line[8..]
+                                .trim()
+                                .trim_matches(|c| c == '<' || c == '>')
+                                .to_owned(),
+                        );
+                        b"250 OK\r\n"
+                    } else if upper == "DATA" {
+                        write.write_all(b"354 go on\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            data.push_str(&l);
+                            data.push('\n');
+                        }
+                        kept.lock()
+                            .unwrap()
+                            .push((std::mem::take(&mut rcpts), data));
+                        b"250 queued\r\n"
+                    } else if upper == "QUIT" {
+                        let _ = write.write_all(b"221 bye\r\n").await;
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, mailbox)
+}
+
+both_backends!(every_reporter_hears_when_the_parent_closes);
+
+/// Four residents report one pothole; three reports are merged into the first. When staff close
+/// it, every reporter who agreed to be contacted is told (e-mail, or a text message when they
+/// left only a phone number), and no one else.
+async fn every_reporter_hears_when_the_parent_closes(db: &TestDb) {
+    use civic311_domain::{Actor, Consent, NewServiceRequest, Requester};
+
+    let app = TestApp::with_sample(db).await;
+    let now = chrono::Utc::now();
+    let key = app
+        .store
+        .issue_api_key_with_role("agent-lou", KeyRole::Staff, now)
+        .await
+        .unwrap();
+    let sample = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["open"],
+                ..Default::default()
+            },
+            Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let report = |email: Option<&str>, phone: Option<&str>, contact: bool| NewServiceRequest {
+        service_code: sample.service_code.clone(),
+        description: Some("Pothole in front of the school".into()),
+        location: sample.location.clone(),
+        channel: civic311_domain::Channel::Web,
+        priority: civic311_domain::Priority::Normal,
+        requester: Some(Requester {
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            consent: Consent {
+                contact,
+                survey: false,
+            },
+            ..Requester::default()
+        }),
+        attributes: vec![],
+        media_url: None,
+    };
+    let mut ids = Vec::new();
+    for (email, phone, contact) in [
+        (Some("ada@example.org"), None, true),
+        (Some("bob@example.org"), None, true),
+        (Some("cyd@example.org"), None, false),
+        (None, Some("+1 816 555 0199"), true),
+    ] {
+        let r = app
+            .store
+            .create_request(report(email, phone, contact), Actor::Resident, now)
+            .await
+            .unwrap();
+        ids.push(r.id);
+    }
+    let staff_post = |id: &ServiceRequestId, path: &str, body: Value| {
+        let req = app
+            .client
+            .post(format!("{}/api/v1/staff/requests/{id}/{path}", app.base))
+            .bearer_auth(&key)
+            .json(&body);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    for child in &ids[1..] {
+        assert_eq!(
+            staff_post(child, "merge", json!({ "parent": ids[0] })).await,
+            200
+        );
+    }
+    assert!(
+        app.store.outbox("pending", 100).await.unwrap().is_empty(),
+        "merging tells no one yet"
+    );
+    let closed = json!({ "status": { "state": "closed", "reason": "resolved" } });
+    assert_eq!(staff_post(&ids[0], "status", closed).await, 200);
+    let queued = app.store.outbox("pending", 100).await.unwrap();
+    assert_eq!(queued.len(), 3, "{queued:?}");
+
+    let (smtp, mailbox) = smtp_sink().await;
+    let (gateway, rx) = start_receiver().await;
+    let outbound = Outbound {
+        mailer: Some(Mailer::new(&smtp, "KC 311 <311@kcmo.example>").unwrap()),
+        sms: Some(system("sms", format!("{gateway}/wo"))),
+        ..Outbound::default()
+    };
+    let client = reqwest::Client::new();
+    let backoff = Backoff::default();
+    let r = deliver_due(
+        &app.store,
+        &outbound,
+        &client,
+        &backoff,
+        "test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.delivered, r.retrying, r.dead), (3, 0, 0));
+    let mails = mailbox.lock().unwrap().clone();
+    let mut to: Vec<String> = mails.iter().flat_map(|(r, _)| r.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec!["ada@example.org", "bob@example.org"],
+        "not cyd: no consent"
+    );
+    for (_, message) in &mails {
+        assert!(
+            message.contains(&format!("311 request {} is closed", ids[0])),
+            "{message}"
+        );
+        assert!(
+            message.contains("From: \"KC 311\" <311@kcmo.example>"),
+            "{message}"
+        );
+    }
+    let texts = rx.lock().unwrap().hits.len();
+    assert_eq!(
+        texts, 1,
+        "the resident with only a phone number gets a text"
+    );
+
+    // Without an SMTP server, a notification is a dead letter that says why, at once.
+    let lone = app
+        .store
+        .create_request(
+            report(Some("dee@example.org"), None, true),
+            Actor::Resident,
+            now,
+        )
+        .await
+        .unwrap();
+    let closed = json!({ "status": { "state": "closed", "reason": "no_action_needed" } });
+    assert_eq!(staff_post(&lone.id, "status", closed).await, 200);
+    let r = deliver_due(
+        &app.store,
+        &Outbound::default(),
+        &client,
+        &backoff,
+        "test",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.dead, 1);
+    let dead = app.store.outbox("dead", 10).await.unwrap();
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no SMTP server"),
+        "{dead:?}"
     );
 }

@@ -1,8 +1,11 @@
-//! Field systems (Cityworks-like work-order and asset systems): handing work orders over through
-//! the outbox (`deliver`), taking their signed updates (`webhook`), and finding where their state
-//! and ours disagree (`reconcile`). The wire contract is in docs/WORK_ORDERS.md.
+//! What civic311 sends out through the outbox, and what comes back: work orders to field
+//! systems (Cityworks-like work-order and asset systems) and their signed updates (`webhook`),
+//! reconciliation with them (`reconcile`), and notifications by e-mail (`mail`) or through an SMS
+//! gateway. `deliver` hands every due outbox message to where it goes. The wire contracts are in
+//! docs/WORK_ORDERS.md and docs/NOTIFICATIONS.md.
 
 mod deliver;
+mod mail;
 mod reconcile;
 pub mod signing;
 mod webhook;
@@ -10,6 +13,7 @@ mod webhook;
 use std::time::Duration;
 
 pub use deliver::{DeliveryReport, deliver_due};
+pub use mail::Mailer;
 pub use reconcile::{Disagreement, reconcile};
 pub use webhook::receive;
 
@@ -47,5 +51,24 @@ impl FieldSystems {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Everywhere the outbox delivers to.
+#[derive(Debug, Clone, Default)]
+pub struct Outbound {
+    pub field_systems: FieldSystems,
+    /// E-mail notifications; without it they are dead-lettered with the reason.
+    pub mailer: Option<Mailer>,
+    /// Text messages to residents who left only a phone number: POSTed, signed, to this gateway.
+    pub sms: Option<FieldSystem>,
+}
+
+impl From<FieldSystems> for Outbound {
+    fn from(field_systems: FieldSystems) -> Self {
+        Outbound {
+            field_systems,
+            ..Outbound::default()
+        }
     }
 }
