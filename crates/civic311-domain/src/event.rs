@@ -177,6 +177,24 @@ pub enum EventKind {
         day: chrono::NaiveDate,
         reason: String,
     },
+    /// A customer service officer should call the resident back.
+    FollowUpOpened {
+        task: i64,
+        reason: crate::follow_ups::FollowUpReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    FollowUpDone {
+        task: i64,
+        outcome: String,
+    },
+    /// A file (photo, document) attached by staff; `public` ones are shown to residents.
+    AttachmentAdded {
+        media_id: String,
+        name: String,
+        content_type: String,
+        public: bool,
+    },
     SurveySent {
         survey: String,
     },
@@ -211,6 +229,9 @@ impl EventKind {
             EventKind::AppointmentBooked { .. } => "appointment_booked",
             EventKind::AppointmentRescheduled { .. } => "appointment_rescheduled",
             EventKind::AppointmentCancelled { .. } => "appointment_cancelled",
+            EventKind::FollowUpOpened { .. } => "follow_up_opened",
+            EventKind::FollowUpDone { .. } => "follow_up_done",
+            EventKind::AttachmentAdded { .. } => "attachment_added",
             EventKind::SurveySent { .. } => "survey_sent",
             EventKind::SurveyAnswered { .. } => "survey_answered",
         }

@@ -14,6 +14,7 @@ pub mod contact;
 pub mod duplicates;
 pub mod error;
 pub mod event;
+pub mod follow_ups;
 pub mod geo;
 pub mod ids;
 pub mod notifications;

@@ -14,6 +14,7 @@ pub(crate) mod sqlite {
     include!("sql/work_orders.rs");
     include!("sql/appointments.rs");
     include!("sql/notifications.rs");
+    include!("sql/follow_ups.rs");
 }
 
 pub(crate) mod postgres {
@@ -27,4 +28,5 @@ pub(crate) mod postgres {
     include!("sql/work_orders.rs");
     include!("sql/appointments.rs");
     include!("sql/notifications.rs");
+    include!("sql/follow_ups.rs");
 }

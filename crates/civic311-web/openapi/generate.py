@@ -188,6 +188,17 @@ catalog_doc = obj({
     "services": {"type": "array", "items": obj({"code": S(), "name": S(), "description": NS(), "group": NS(), "keywords": {"type": "array", "items": S()},
         "department": NS(), "attributes": {"type": "array", "items": {"type": "object"}}, "sla": sla_t,
         "sla_by_priority": {"type": "object", "additionalProperties": sla_t}, "active": {"type": "boolean"}}, ["code", "name"])}}, [])
+paths["/api/v1/staff/requests/{id}/follow-ups"] = {"post": staff_op("staff_open_follow_up", "Put the request in the call-back queue, saying why", obj({"note": S()}))}
+paths["/api/v1/staff/follow-ups"] = {"get": {**staff_plain("staff_follow_ups", "The call-back queue: open tasks oldest first, or the latest done"),
+    "parameters": [{"name": "state", "in": "query", "schema": S(enum=["open", "done"])}]}}
+paths["/api/v1/staff/follow-ups/{task}/done"] = {"post": {**staff_plain("staff_finish_follow_up", "Close a follow-up with what was done", obj({"outcome": S()})),
+    "parameters": [{"name": "task", "in": "path", "required": True, "schema": S(pattern="^[0-9]+$"), "description": "Follow-up number"}]}}
+paths["/api/v1/staff/requests/{id}/attachments"] = {"post": {**staff_op("staff_attach", "Attach a photo (JPEG, PNG, GIF, WebP) or PDF, at most 5 MiB, internal unless public=true"),
+    "parameters": [path_p("id", "Request id", "2019193337"), {"name": "name", "in": "query", "required": True, "schema": S()}, {"name": "public", "in": "query", "schema": {"type": "boolean"}}],
+    "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": S(format="binary")}}}}}
+paths["/api/v1/staff/attachments/{media_id}"] = {"get": {"tags": ["Staff API"], "operationId": "staff_attachment", "summary": "An attachment, internal ones too", "security": [{"staffKey": []}],
+    "parameters": [path_p("media_id", "Attachment id")],
+    "responses": {"200": {"description": "The file", "content": {"image/*": {"schema": S(format="binary")}, "application/pdf": {"schema": S(format="binary")}}}, **aerr(401, 403, 404)}}}
 paths["/api/v1/staff/catalog"] = {
     "get": staff_plain("staff_catalog", "Departments and services with their SLA targets, and the newest version number"),
     "put": staff_plain("staff_save_catalog", "Save departments and services (all or some) as the next catalog version; answers what changed", catalog_doc)}

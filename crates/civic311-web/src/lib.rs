@@ -4,6 +4,7 @@
 mod api;
 pub mod catalog;
 mod error;
+mod media;
 pub mod open311;
 pub mod outbound;
 mod pages;

@@ -86,6 +86,9 @@ pub fn public_history(events: Vec<StoredEvent>) -> Vec<PublicEvent> {
             !matches!(
                 e.event.kind,
                 EventKind::NoteAdded { public: false, .. }
+                    | EventKind::AttachmentAdded { public: false, .. }
+                    | EventKind::FollowUpOpened { .. }
+                    | EventKind::FollowUpDone { .. }
                     | EventKind::WorkOrderRequested { .. }
                     | EventKind::WorkOrderFailed { .. }
             )

@@ -86,6 +86,25 @@ pub fn router(state: AppState) -> Router {
             post(api::staff::cancel_appointment),
         )
         .route(
+            "/api/v1/staff/requests/{id}/follow-ups",
+            post(api::staff::open_follow_up),
+        )
+        .route("/api/v1/staff/follow-ups", get(api::staff::follow_ups))
+        .route(
+            "/api/v1/staff/follow-ups/{task}/done",
+            post(api::staff::finish_follow_up),
+        )
+        .route(
+            "/api/v1/staff/requests/{id}/attachments",
+            post(api::staff::attach).layer(axum::extract::DefaultBodyLimit::max(
+                civic311_store::MAX_MEDIA_BYTES + 1,
+            )),
+        )
+        .route(
+            "/api/v1/staff/attachments/{media_id}",
+            get(api::staff::attachment),
+        )
+        .route(
             "/api/v1/staff/catalog",
             get(api::staff::catalog).put(api::staff::save_catalog),
         )

@@ -197,8 +197,9 @@ pub(crate) async fn insert_media(
 }
 
 pub(crate) async fn media(pool: &Pool, id: &str) -> Result<Option<(String, Vec<u8>)>> {
-    Ok(sqlx::query_as("SELECT content_type, bytes FROM media WHERE id = $1")
+    Ok(sqlx::query_as("SELECT content_type, bytes FROM media WHERE id = $1 AND public = $2")
         .bind(id)
+        .bind(true)
         .fetch_optional(pool)
         .await?)
 }

@@ -267,6 +267,7 @@ async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[Re
     insert_parts(conn, &[(key, &*r, events)]).await?;
     r.version += 1;
     notify_in(conn, key, r, events).await?;
+    follow_ups_in(conn, key, r, events).await?;
     Ok(())
 }
 

@@ -225,7 +225,13 @@ pub fn public_note(
         EventKind::AppointmentBooked { day, .. } => format!("Scheduled for {day}"),
         EventKind::AppointmentRescheduled { to, .. } => format!("Rescheduled to {to}"),
         EventKind::AppointmentCancelled { .. } => "Appointment cancelled".into(),
+        EventKind::AttachmentAdded {
+            public: true, name, ..
+        } => format!("Photo or document added: {name}"),
         EventKind::NoteAdded { public: false, .. }
+        | EventKind::AttachmentAdded { public: false, .. }
+        | EventKind::FollowUpOpened { .. }
+        | EventKind::FollowUpDone { .. }
         | EventKind::WorkOrderRequested { .. }
         | EventKind::WorkOrderFailed { .. }
         | EventKind::SurveySent { .. }

@@ -1,7 +1,7 @@
 //! The staff API on the real sample: keys and roles, every change as an event with who and why,
 //! stale versions refused, duplicates merged and counted.
 
-use civic311_domain::{Actor, Consent, NewServiceRequest, Requester};
+use civic311_domain::{Actor, Consent, EventKind, NewServiceRequest, Requester};
 use civic311_store::{KeyRole, Page, RequestFilter};
 use civic311_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
@@ -398,4 +398,178 @@ async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
         .unwrap();
     assert_eq!(versions["versions"][0]["saved_by"], "supervisor-amy");
     assert_eq!(versions["versions"].as_array().unwrap().len(), 1);
+}
+
+both_backends!(follow_ups_and_attachments);
+
+/// The call-back queue fills itself from cases gone wrong and staff close each task with what
+/// they did; attachments are checked by content, and internal ones never reach the public.
+async fn follow_ups_and_attachments(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let now = chrono::Utc::now();
+    let key = app
+        .store
+        .issue_api_key_with_role("cso-kim", KeyRole::Staff, now)
+        .await
+        .unwrap();
+    let open = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["open"],
+                ..Default::default()
+            },
+            Page {
+                limit: 3,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let post = |path: String, body: Value| {
+        let req = app
+            .client
+            .post(format!("{}/api/v1/staff/{path}", app.base))
+            .bearer_auth(&key)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let queue = |state: &'static str| {
+        let req = app
+            .client
+            .get(format!(
+                "{}/api/v1/staff/follow-ups?state={state}",
+                app.base
+            ))
+            .bearer_auth(&key);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let (a, b, c) = (&open[0].id, &open[1].id, &open[2].id);
+    // Closed without finding it, and closed then reopened: both queue themselves.
+    let close = |reason: &str| json!({ "status": { "state": "closed", "reason": reason } });
+    assert_eq!(
+        post(format!("requests/{a}/status"), close("unable_to_locate"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(format!("requests/{b}/status"), close("resolved"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        post(
+            format!("requests/{b}/reopen"),
+            json!({ "reason": "still there" })
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, manual) = post(
+        format!("requests/{c}/follow-ups"),
+        json!({ "note": "caller was upset" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{manual}");
+    let q = queue("open").await;
+    let reasons: Vec<(&str, &str)> = q["follow_ups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["request_id"].as_str().unwrap(),
+                t["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (a.as_str(), "unable_to_locate"),
+            (b.as_str(), "reopened"),
+            (c.as_str(), "manual")
+        ]
+    );
+    let task = q["follow_ups"][1]["id"].as_i64().unwrap();
+    let (status, _) = post(format!("follow-ups/{task}/done"), json!({ "outcome": " " })).await;
+    assert_eq!(status, 422, "an outcome is required");
+    let (status, done) = post(
+        format!("follow-ups/{task}/done"),
+        json!({ "outcome": "called back; crew sent again" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["follow_up"]["done_by"], "staff:cso-kim");
+    let (status, _) = post(
+        format!("follow-ups/{task}/done"),
+        json!({ "outcome": "twice" }),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        queue("open").await["follow_ups"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(queue("done").await["follow_ups"][0]["id"], task);
+    let history = app.store.events(b).await.unwrap();
+    assert!(history.iter().any(|e| matches!(&e.event.kind, EventKind::FollowUpDone { outcome, .. } if outcome.contains("crew sent"))));
+
+    // Attachments: a real PNG kept internal, a PDF shown to residents, a text file refused.
+    let png: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+    ];
+    let pdf: &[u8] = b"%PDF-1.4\n% inspection report\n";
+    let upload = |name: &str, public: bool, bytes: &[u8]| {
+        let req = app
+            .client
+            .post(format!(
+                "{}/api/v1/staff/requests/{c}/attachments?name={name}&public={public}",
+                app.base
+            ))
+            .bearer_auth(&key)
+            .body(bytes.to_vec());
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, internal) = upload("crew.png", false, png).await;
+    assert_eq!(status, 200, "{internal}");
+    assert_eq!(internal["content_type"], "image/png");
+    let (status, public) = upload("report.pdf", true, pdf).await;
+    assert_eq!(status, 200, "{public}");
+    let (status, refused) = upload("notes.txt", false, b"just text").await;
+    assert_eq!(status, 400, "{refused}");
+    let hidden = internal["media_id"].as_str().unwrap();
+    let (status, _) = app.get_text(&format!("/media/{hidden}")).await;
+    assert_eq!(status, 404, "internal attachments are not public");
+    let got = app
+        .client
+        .get(format!("{}/api/v1/staff/attachments/{hidden}", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), png);
+    let shown = public["media_id"].as_str().unwrap();
+    let (status, body) = app.get_text(&format!("/media/{shown}")).await;
+    assert_eq!((status, body.as_bytes()), (200, pdf));
+    let (_, history) = app.get_json(&format!("/api/v1/requests/{c}")).await;
+    let text = history.to_string();
+    assert!(
+        text.contains("report.pdf") && !text.contains("crew.png"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("follow_up"),
+        "the call-back queue is internal: {text}"
+    );
 }
