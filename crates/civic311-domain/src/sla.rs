@@ -193,6 +193,37 @@ impl ServiceRequest {
         Ok(events)
     }
 
+    /// Changes the priority (triage). When the service's target differs by priority, the due
+    /// date is recomputed from receipt under the new one and logged as `due_date_changed`.
+    pub fn reprioritize(
+        &mut self,
+        to: crate::Priority,
+        service: &Service,
+        calendar: Option<&BusinessCalendar>,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RequestEvent>, DomainError> {
+        if service.code != self.service_code {
+            return Err(DomainError::UnknownService(service.code.to_string()));
+        }
+        let from = self.priority;
+        let mut events = vec![self.set_priority(to, actor, now)?];
+        if service.sla_for(from) != service.sla_for(to) {
+            let due = due_date(service.sla_for(to), calendar, self.created_at);
+            let before = std::mem::replace(&mut self.due_at, due);
+            events.push(self.record(
+                Actor::System,
+                now,
+                EventKind::DueDateChanged {
+                    from: before,
+                    to: due,
+                    reason: format!("priority changed from {from} to {to}"),
+                },
+            ));
+        }
+        Ok(events)
+    }
+
     /// The `escalated` events that take the request from level `from` to `to`, each stamped
     /// when its level was reached (never after `now`). Closed requests are not escalated.
     pub fn escalate(

@@ -148,6 +148,10 @@ paths["/api/v1/requests"] = {"get": {"tags": ["API"], "operationId": "api_reques
     q("page", {"type": "integer", "minimum": 1}), q("page_size", {"type": "integer", "minimum": 1, "maximum": 500})],
     "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": obj({"total": {"type": "integer"}, "page": {"type": "integer"}, "page_size": {"type": "integer"}, "requests": {"type": "array", "items": {"type": "object"}}})}}}, **aerr(400)}}}
 paths["/api/v1/requests/{id}"] = {"get": {"tags": ["API"], "operationId": "api_request", "summary": "One request with its public history", "parameters": [path_p("id", "Request id", "2019193337")], "responses": {"200": {"description": "The request", "content": {"application/json": {"schema": obj({"request": {"type": "object"}, "history": {"type": "array"}})}}}, **aerr(400, 404)}}}
+paths["/api/v1/requests/similar"] = {"get": {"tags": ["API"], "operationId": "api_requests_similar", "summary": "Before filing: the requests a report most likely duplicates (for a 'me too')",
+    "parameters": [{"name": "service_code", "in": "query", "required": True, "schema": S()}, {"name": "lat", "in": "query", "schema": {"type": "number"}},
+                   {"name": "long", "in": "query", "schema": {"type": "number"}}, {"name": "address", "in": "query", "schema": S()}, {"name": "description", "in": "query", "schema": S()}],
+    "responses": {**anyobj("Suggestions with their scores, best first"), **aerr(400, 404)}}}
 paths["/api/v1/requests/{id}/duplicates"] = {"get": {"tags": ["API"], "operationId": "api_request_duplicates", "summary": "Earlier requests this one most likely duplicates, best first", "parameters": [path_p("id", "Request id", "2019193337")], "responses": {"200": {"description": "Suggestions with their scores", "content": {"application/json": {"schema": obj({
     "request_id": S(), "rules": obj({"radius_m": {"type": "number"}, "window_days": {"type": "integer"}, "grace_days": {"type": "integer"}, "min_score": {"type": "number"}}),
     "suggestions": {"type": "array", "items": obj({"suggestion": obj({"id": S(), "score": {"type": "number", "minimum": 0, "maximum": 1}, "distance_m": {"type": ["number", "null"]}, "same_service": {"type": "boolean"}, "same_address": {"type": "boolean"}, "open": {"type": "boolean"}}), "request": {"type": "object"}})}})}}}, **aerr(400, 404)}}}
@@ -188,6 +192,7 @@ catalog_doc = obj({
     "services": {"type": "array", "items": obj({"code": S(), "name": S(), "description": NS(), "group": NS(), "keywords": {"type": "array", "items": S()},
         "department": NS(), "attributes": {"type": "array", "items": {"type": "object"}}, "sla": sla_t,
         "sla_by_priority": {"type": "object", "additionalProperties": sla_t}, "active": {"type": "boolean"}}, ["code", "name"])}}, [])
+paths["/api/v1/staff/requests/{id}/priority"] = {"post": staff_op("staff_priority", "Change the priority; the due date follows the service's target for it", obj({"priority": S(enum=["low", "normal", "high", "urgent"]), "version": version}, ["priority"]))}
 paths["/api/v1/staff/requests/{id}/follow-ups"] = {"post": staff_op("staff_open_follow_up", "Put the request in the call-back queue, saying why", obj({"note": S()}))}
 paths["/api/v1/staff/follow-ups"] = {"get": {**staff_plain("staff_follow_ups", "The call-back queue: open tasks oldest first, or the latest done"),
     "parameters": [{"name": "state", "in": "query", "schema": S(enum=["open", "done"])}]}}

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
         .route("/api/v1/requests", get(api::requests::list))
+        .route("/api/v1/requests/similar", get(api::requests::similar))
         .route("/api/v1/requests/{id}", get(api::requests::show))
         .route(
             "/api/v1/requests/{id}/duplicates",
@@ -84,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/staff/requests/{id}/appointment/cancel",
             post(api::staff::cancel_appointment),
+        )
+        .route(
+            "/api/v1/staff/requests/{id}/priority",
+            post(api::staff::reprioritize),
         )
         .route(
             "/api/v1/staff/requests/{id}/follow-ups",

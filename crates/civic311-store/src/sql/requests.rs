@@ -268,6 +268,13 @@ async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[Re
     r.version += 1;
     notify_in(conn, key, r, events).await?;
     follow_ups_in(conn, key, r, events).await?;
+    // A new due date (reclassified, clock resumed): the escalation sweep starts over from it.
+    if events.iter().any(|e| matches!(e.kind, civic311_domain::EventKind::DueDateChanged { .. })) {
+        sqlx::query("UPDATE service_requests SET escalation_level = 0 WHERE key = $1")
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 

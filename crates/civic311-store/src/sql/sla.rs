@@ -80,12 +80,15 @@ pub(crate) async fn release_lease(
 }
 
 // (id, received, due, level reached so far) of every open request with a due date below level 3
-// whose clock runs.
+// whose clock runs. Imported requests are left alone: another system (or another city) owns
+// their deadlines, and a go-live must not flood departments with a backlog's escalations.
 pub(crate) async fn escalation_candidates(pool: &Pool) -> Result<Vec<(String, DateTime<Utc>, DateTime<Utc>, i32)>> {
     let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>, i32)> = sqlx::query_as(
         "SELECT id, created_at, due_at, CAST(escalation_level AS INTEGER) FROM service_requests \
          WHERE status <> 'closed' AND due_at IS NOT NULL AND escalation_level < 3 \
-         AND NOT (status = 'on_hold' AND status_reason IN ('waiting_on_resident', 'appointment_scheduled'))",
+         AND NOT (status = 'on_hold' AND status_reason IN ('waiting_on_resident', 'appointment_scheduled')) \
+         AND NOT EXISTS (SELECT 1 FROM request_events e WHERE e.request_key = service_requests.key \
+                         AND e.kind = 'created' AND e.actor LIKE 'import:%')",
     )
     .fetch_all(pool)
     .await?;

@@ -11,7 +11,8 @@ use crate::{at, code, file, new_request, seed_catalog};
 both_backends!(
     business_hours_due_dates_follow_the_department_calendar,
     escalation_sweeps_climb_once_per_level_under_a_lease,
-    waiting_on_the_resident_stops_the_clock
+    waiting_on_the_resident_stops_the_clock,
+    escalation_starts_over_from_a_new_due_date_and_leaves_imports_alone
 );
 
 const KC: chrono_tz::Tz = chrono_tz::America::Chicago;
@@ -256,4 +257,67 @@ async fn waiting_on_the_resident_stops_the_clock(db: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(report.events, 1);
+}
+
+/// A reclassification that moves the due date later starts the escalation over from it; the
+/// last level queues a call-back; requests imported from another system are never escalated.
+async fn escalation_starts_over_from_a_new_due_date_and_leaves_imports_alone(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let policy = EscalationPolicy::default();
+    let sweep = |now| async move { store.sweep_sla("w", &policy, now).await.unwrap().unwrap() };
+    let escalations = |id| async move {
+        store
+            .events(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e.event.kind, EventKind::Escalated { .. }))
+            .count()
+    };
+    // Missed trash is due in 3 days; on day 3.5 it is past due (levels 1 and 2).
+    let r = file(store, "trash-missed", at(1, 9)).await;
+    assert_eq!(r.due_at, Some(at(4, 9)));
+    // Imported from another city's Open311 feed, long past its own due date.
+    let service = store.service(&code("pothole")).await.unwrap().unwrap();
+    let id = civic311_domain::ServiceRequestId::parse("chicago:SR-1").unwrap();
+    let imported = civic311_domain::ServiceRequest::open(
+        id.clone(),
+        new_request("pothole"),
+        &service,
+        Actor::Import("chicago".into()),
+        at(1, 9),
+    )
+    .unwrap();
+    store.upsert_requests(&[imported], "chicago").await.unwrap();
+    assert!(store.request(&id).await.unwrap().unwrap().due_at.is_some());
+    assert_eq!(sweep(at(4, 21)).await.events, 2);
+    assert_eq!(escalations(&r.id).await, 2);
+    // It was a pothole (7 days): due on day 8 now; 3.5 days of 7 is not at risk, so the level
+    // starts over and nothing more is written until 80 % of the new time.
+    let service = store.service(&code("pothole")).await.unwrap().unwrap();
+    store
+        .update_request(&r.id, None, |req| {
+            req.reclassify(
+                &service,
+                None,
+                "it is a pothole",
+                Actor::Staff("ann".into()),
+                at(4, 22),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(sweep(at(4, 23)).await.events, 0);
+    assert_eq!(
+        sweep(at(7, 9)).await.events,
+        1,
+        "86 % of the new time: level 1 again"
+    );
+    // Level 3 (150 % of 7 days) queues a call-back.
+    assert_eq!(sweep(at(12, 9)).await.events, 2);
+    let tasks = store.follow_ups_of(&r.id).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].reason.as_str(), "long_overdue");
+    assert_eq!(escalations(&id).await, 0, "imports are never escalated");
 }

@@ -128,3 +128,82 @@ pub async fn duplicates(
         "suggestions": suggestions,
     })))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    service_code: String,
+    lat: Option<f64>,
+    long: Option<f64>,
+    address: Option<String>,
+    description: Option<String>,
+}
+
+/// `GET /api/v1/requests/similar?service_code=..&lat=..&long=..&description=..`: before filing,
+/// the open or recent requests a resident's report most likely duplicates, so an app can offer
+/// "is it one of these?" (a "me too" instead of a new request). No personal data.
+pub async fn similar(
+    State(state): State<AppState>,
+    query: Result<Query<SimilarQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let code = ServiceCode::parse(q.service_code.as_str())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let catalog = state.catalog.get(&state.store).await?;
+    let service = catalog
+        .services
+        .iter()
+        .find(|s| s.code == code)
+        .ok_or_else(|| ApiError::not_found(format!("unknown service {code}")))?;
+    let point = match (q.lat, q.long) {
+        (Some(lat), Some(long)) => Some(
+            civic311_domain::LatLong::new(lat, long)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+        (None, None) => None,
+        _ => return Err(ApiError::bad_request("give both lat and long, or neither")),
+    };
+    if point.is_none() && q.address.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "give a location: lat and long, or an address",
+        ));
+    }
+    // A provisional request, scored like a filed one; its questions are not asked here.
+    let unasked = civic311_domain::Service {
+        attributes: Vec::new(),
+        ..service.clone()
+    };
+    let new = civic311_domain::NewServiceRequest {
+        service_code: code,
+        description: q.description,
+        location: civic311_domain::Location {
+            point,
+            address: q.address,
+            ..Default::default()
+        },
+        channel: civic311_domain::Channel::Web,
+        priority: civic311_domain::Priority::Normal,
+        requester: None,
+        attributes: Vec::new(),
+        media_url: None,
+    };
+    let placeholder =
+        ServiceRequestId::parse("new").map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (draft, _) = ServiceRequest::open(
+        placeholder,
+        new,
+        &unasked,
+        civic311_domain::Actor::Resident,
+        chrono::Utc::now(),
+    )
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let suggestions = state
+        .store
+        .suggest_duplicates(&draft, &catalog.services, &DuplicateRules::default())
+        .await?;
+    let suggestions: Vec<Value> = suggestions
+        .into_iter()
+        .map(|(s, r)| json!({ "suggestion": s, "request": PublicRequest::from(r) }))
+        .collect();
+    Ok(Json(json!({ "suggestions": suggestions })))
+}

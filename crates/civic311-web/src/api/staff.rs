@@ -690,3 +690,40 @@ pub async fn attachment(
     )
         .into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reprioritize {
+    priority: civic311_domain::Priority,
+    version: Option<i64>,
+}
+
+/// `POST /api/v1/staff/requests/{id}/priority`: triage. When the service's SLA target differs
+/// by priority, the due date is recomputed from receipt and the change logged.
+pub async fn reprioritize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let (who, id, p): (_, _, Reprioritize) = begin(&state, &headers, id, &bytes).await?;
+    let current = state
+        .store
+        .request(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let service = state
+        .store
+        .service(&current.service_code)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("service {} not found", current.service_code))
+        })?;
+    let calendar = state.store.calendar(current.department.as_ref()).await?;
+    let version = p.version.or(Some(current.version));
+    let now = chrono::Utc::now();
+    change(&state, &id, version, |r| {
+        r.reprioritize(p.priority, &service, calendar.as_ref(), who, now)
+    })
+    .await
+}

@@ -268,3 +268,93 @@ async fn duplicates_are_suggested_from_the_real_sample(db: &TestDb) {
     let (status, _) = app.get_json("/api/v1/requests/nope/duplicates").await;
     assert_eq!(status, 404);
 }
+
+both_backends!(residents_see_similar_reports_before_filing);
+
+/// An app asks before filing: a neighbour's open report at the same address comes back first,
+/// without personal data; a report elsewhere does not; bad questions get a 400.
+async fn residents_see_similar_reports_before_filing(db: &TestDb) {
+    use civic311_domain::{Actor, Channel, Consent, NewServiceRequest, Priority, Requester};
+    let app = TestApp::with_sample(db).await;
+    let sample = app
+        .store
+        .public_requests(
+            &RequestFilter {
+                states: vec!["open"],
+                ..Default::default()
+            },
+            civic311_store::Page {
+                limit: 500,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.location.point.is_some() && r.location.address.is_some())
+        .unwrap();
+    let neighbour = app
+        .store
+        .create_request(
+            NewServiceRequest {
+                service_code: sample.service_code.clone(),
+                description: Some("Huge pothole by the bus stop".into()),
+                location: sample.location.clone(),
+                channel: Channel::Phone,
+                priority: Priority::Normal,
+                requester: Some(Requester {
+                    email: Some("nina@example.org".into()),
+                    consent: Consent {
+                        contact: true,
+                        survey: false,
+                    },
+                    ..Requester::default()
+                }),
+                attributes: vec![],
+                media_url: None,
+            },
+            Actor::Resident,
+            chrono::Utc::now() - chrono::Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    let point = sample.location.point.unwrap();
+    let ask = |lat: f64, long: f64| {
+        format!(
+            "/api/v1/requests/similar?service_code={}&lat={lat}&long={long}&description=pothole%20near%20bus%20stop",
+            sample.service_code
+        )
+    };
+    let (status, body) = app.get_json(&ask(point.lat(), point.long())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["suggestions"][0]["request"]["id"],
+        neighbour.id.as_str(),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("nina@example.org"),
+        "no personal data: {body}"
+    );
+    // Two kilometres away: not the same pothole.
+    let (_, far) = app.get_json(&ask(point.lat() + 0.02, point.long())).await;
+    assert!(
+        far["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["request"]["id"] != neighbour.id.as_str()),
+        "{far}"
+    );
+    let (status, _) = app
+        .get_json("/api/v1/requests/similar?service_code=unicorns&lat=39&long=-94")
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .get_json(&format!(
+            "/api/v1/requests/similar?service_code={}&lat=39",
+            sample.service_code
+        ))
+        .await;
+    assert_eq!(status, 400);
+}

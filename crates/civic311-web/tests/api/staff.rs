@@ -348,7 +348,7 @@ async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
     assert!(!before.to_string().contains("Renamed by the API"));
     service["name"] = json!("Renamed by the API");
     service["sla"] = json!({ "amount": 2, "unit": "business_days" });
-    service["sla_by_priority"] = json!({ "urgent": { "amount": 4, "unit": "business_hours" } });
+    service["sla_by_priority"] = json!({ "urgent": { "amount": 1, "unit": "calendar_days" } });
     let put = |key: &str, body: Value| {
         let req = app.client.put(&url).bearer_auth(key).json(&body);
         async move {
@@ -398,6 +398,47 @@ async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
         .unwrap();
     assert_eq!(versions["versions"][0]["saved_by"], "supervisor-amy");
     assert_eq!(versions["versions"].as_array().unwrap().len(), 1);
+
+    // Triage: an urgent request gets the urgent target, from receipt, logged.
+    let filed: Value = app
+        .client
+        .post(format!("{}/api/v1/staff/requests", app.base))
+        .bearer_auth(&staff)
+        .json(&json!({ "service_code": code, "channel": "phone", "address": "414 E 12th St" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = filed["request"]["id"].as_str().unwrap();
+    let received: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(filed["request"]["created_at"].clone()).unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/staff/requests/{id}/priority", app.base))
+        .bearer_auth(&staff)
+        .json(&json!({ "priority": "urgent" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let urgent: Value = resp.json().await.unwrap();
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(urgent["request"]["due_at"].clone()).unwrap();
+    // (PostgreSQL keeps microseconds; the filing's answer had nanoseconds.)
+    let off = due - (received + chrono::Duration::days(1));
+    assert!(
+        off.num_microseconds().unwrap().abs() < 1,
+        "{due} vs {received}"
+    );
+    let history = app
+        .store
+        .events(&civic311_domain::ServiceRequestId::parse(id).unwrap())
+        .await
+        .unwrap();
+    assert!(history.iter().any(|e| matches!(&e.event.kind,
+        EventKind::DueDateChanged { reason, .. } if reason.contains("normal to urgent"))));
 }
 
 both_backends!(follow_ups_and_attachments);
