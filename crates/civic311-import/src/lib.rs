@@ -4,7 +4,9 @@
 
 pub mod areas;
 pub mod catalog_csv;
+pub mod csv_import;
 pub mod kansas_city;
+pub mod mapping;
 pub mod open311;
 mod report;
 mod text;

@@ -19,6 +19,10 @@ pub struct Reject {
 pub struct ImportReport {
     pub rows_read: u64,
     pub imported: u64,
+    /// Already stored and changed in this file: brought up to date, the changes as events.
+    pub updated: u64,
+    /// Already stored and the same.
+    pub unchanged: u64,
     pub rejected: Vec<Reject>,
     /// Usable rows kept with a part left out, e.g. a coordinate off the map.
     pub warnings: Vec<Reject>,
@@ -50,9 +54,11 @@ impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} rows read, {} imported, {} rejected, {} kept with warnings; {} services, {} departments",
+            "{} rows read, {} imported, {} updated, {} unchanged, {} rejected, {} kept with warnings; {} services, {} departments",
             self.rows_read,
             self.imported,
+            self.updated,
+            self.unchanged,
             self.rejected.len(),
             self.warnings.len(),
             self.services,

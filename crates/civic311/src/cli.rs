@@ -180,6 +180,41 @@ pub enum RoutingAction {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportSource {
+    /// Load an area layer (neighborhoods, council districts, tracts, ZIP codes) from GeoJSON.
+    /// Each feature keeps the source's own id (a tract GEOID, the city's neighborhood number) so
+    /// census tables join without guessing. Requests imported or filed later are placed in it.
+    Areas {
+        file: PathBuf,
+        /// The layer's id, e.g. nyc-tracts
+        #[arg(long)]
+        layer: String,
+        /// Its display name [default: the layer id]
+        #[arg(long)]
+        name: Option<String>,
+        /// The feature property holding each area's id, e.g. geoid
+        #[arg(long, value_name = "PROPERTY")]
+        id_property: String,
+        /// The feature property holding each area's name
+        #[arg(long, value_name = "PROPERTY")]
+        name_property: Option<String>,
+        /// Ids that mean "no area" (e.g. Kansas City's unnamed polygons with id 0); repeatable
+        #[arg(long, value_name = "ID")]
+        skip: Vec<String>,
+    },
+    /// Import a city's CSV export through a mapping file that says what each column means
+    /// (docs/IMPORT_MAPPING.md; shipped: mappings/kansas-city.toml, mappings/nyc-*.toml).
+    /// Unusable rows are listed (row, line, column, reason) and the rest kept; importing the same
+    /// file again changes nothing, and a newer extract updates what changed, as events.
+    Csv {
+        /// The mapping (TOML)
+        #[arg(long, value_name = "FILE")]
+        mapping: PathBuf,
+        /// The city's export
+        source: PathBuf,
+        /// Write every rejected and flagged row here as CSV (row, line, column, reason)
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Pull another city's Open311 GeoReport v2 feed: services, then requests in date windows,
     /// with paging; resumes where the last run stopped, and re-reads requests updated since
     /// where the server supports `updated_after`. Ids and codes are stored as SOURCE:id.
@@ -591,6 +626,113 @@ pub async fn serve(
 
 async fn import(store: &Store, source: ImportSource) -> Result<()> {
     match source {
+        ImportSource::Areas {
+            file,
+            layer,
+            name,
+            id_property,
+            name_property,
+            skip,
+        } => {
+            let layer_id = civic311_domain::LayerId::parse(layer.as_str())
+                .map_err(|e| anyhow::anyhow!("--layer: {e}"))?;
+            let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+            let (areas, skipped) = civic311_import::areas::read_geojson_file(
+                &file,
+                &id_property,
+                name_property.as_deref(),
+                &skip,
+            )?;
+            if areas.is_empty() {
+                anyhow::bail!(
+                    "{}: no feature has a usable {id_property:?} property; nothing loaded",
+                    file.display()
+                );
+            }
+            store
+                .upsert_areas(&layer_id, name.as_deref().unwrap_or(&layer), &areas)
+                .await?;
+            println!(
+                "layer {layer}: {} areas loaded, {skipped} features without a usable id left out",
+                areas.len()
+            );
+            Ok(())
+        }
+        ImportSource::Csv {
+            mapping,
+            source,
+            report: report_file,
+        } => {
+            let text = std::fs::read_to_string(&mapping)
+                .with_context(|| format!("cannot read {}", mapping.display()))?;
+            let m = civic311_import::mapping::Mapping::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
+            let file = std::fs::File::open(&source)
+                .with_context(|| format!("cannot read {}", source.display()))?;
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let shown = source.display().to_string();
+            let started = std::time::Instant::now();
+            let progress = |rows: u64, bytes: u64| {
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let rate = rows as f64 / secs;
+                let eta = if bytes > 0 && size > bytes {
+                    secs * (size - bytes) as f64 / bytes as f64
+                } else {
+                    0.0
+                };
+                eprint!(
+                    "\r{rows} rows, {rate:.0} rows/s, {:.0}% , ETA {eta:.0} s   ",
+                    100.0 * bytes as f64 / size.max(1) as f64
+                );
+            };
+            let report = civic311_import::csv_import::import_reader(
+                store,
+                std::io::BufReader::new(file),
+                &shown,
+                m,
+                progress,
+            )
+            .await
+            .with_context(|| format!("import of {shown} stopped"))?;
+            eprintln!();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{shown}: {report} in {secs:.1} s ({:.0} rows/s)",
+                report.rows_read as f64 / secs.max(0.001)
+            );
+            for r in report.rejected.iter().take(20) {
+                println!(
+                    "  rejected row {} (line {}) {}: {}",
+                    r.row,
+                    r.line,
+                    r.column.as_deref().unwrap_or("-"),
+                    r.reason
+                );
+            }
+            if let Some(path) = report_file {
+                let mut w = csv::Writer::from_path(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                w.write_record(["kind", "row", "line", "column", "reason"])?;
+                let kinds = [
+                    ("rejected", &report.rejected),
+                    ("flagged", &report.warnings),
+                ];
+                for (kind, list) in kinds {
+                    for r in list {
+                        w.write_record([
+                            kind,
+                            &r.row.to_string(),
+                            &r.line.to_string(),
+                            r.column.as_deref().unwrap_or(""),
+                            &r.reason,
+                        ])?;
+                    }
+                }
+                w.flush()?;
+                println!("row report written to {}", path.display());
+            }
+            Ok(())
+        }
         ImportSource::Open311 {
             base,
             jurisdiction,

@@ -227,7 +227,7 @@ fn demo_loads_the_real_sample_and_serves_it() {
     }
     let text = printed.join("\n");
     assert!(
-        text.contains("5013 rows read, 5013 imported, 0 rejected"),
+        text.contains("5013 rows read, 5013 imported, 0 updated, 0 unchanged, 0 rejected"),
         "{text}"
     );
     assert!(
@@ -581,4 +581,141 @@ fn the_catalog_is_imported_and_exported_as_toml_and_csv() {
     assert!(!ok && err.contains("unknown department parks"), "{err}");
     let (ok, out, _) = cli(&["versions"]);
     assert!(ok && out.lines().count() == 2, "{out}");
+}
+
+#[test]
+fn csv_exports_import_through_a_mapping_with_a_row_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = root.join("testdata/new-york/nyc311_2018-01_53col_sample.csv");
+    let rows = csv::Reader::from_path(&data).unwrap().records().count();
+    let report = dir.path().join("rows.csv");
+    let import = |mapping: &str| {
+        run(civic311(dir.path())
+            .args(["import", "csv", "--mapping"])
+            .arg(root.join("mappings").join(mapping))
+            .arg(&data)
+            .arg("--report")
+            .arg(&report)
+            .env("CIVIC311_DATABASE_URL", &url))
+    };
+    let (ok, out, err) = import("nyc-2010s.toml");
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("{rows} rows read, {rows} imported")),
+        "{out}"
+    );
+    // Rows closed before they were created are kept, flagged, in the row report.
+    let flagged = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        flagged
+            .lines()
+            .any(|l| l.starts_with("flagged,") && l.contains("before it was created")),
+        "{flagged}"
+    );
+    let (ok, out, _) = import("nyc-2010s.toml");
+    assert!(
+        ok && out.contains(&format!("0 imported, 0 updated, {rows} unchanged")),
+        "{out}"
+    );
+    // The current-layout mapping reads a column this older file does not have.
+    let (ok, _, err) = import("nyc-current.toml");
+    assert!(!ok && err.contains("Open Data Channel Type"), "{err}");
+}
+
+#[test]
+fn area_layers_load_and_imports_are_placed_by_point_in_polygon() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cli = |args: &[&str]| {
+        run(civic311(dir.path())
+            .args(args)
+            .env("CIVIC311_DATABASE_URL", &url))
+    };
+    let hoods = root.join("testdata/kansas-city/neighborhoods.geojson");
+    let hoods = hoods.to_str().unwrap();
+    let (ok, _, err) = cli(&[
+        "import",
+        "areas",
+        hoods,
+        "--layer",
+        "kc-neighborhoods",
+        "--id-property",
+        "nope",
+    ]);
+    assert!(!ok && err.contains("\"nope\""), "{err}");
+    let (ok, out, err) = cli(&[
+        "import",
+        "areas",
+        hoods,
+        "--layer",
+        "kc-neighborhoods",
+        "--name",
+        "Neighborhoods",
+        "--id-property",
+        "nbhid",
+        "--name-property",
+        "nbhname",
+        "--skip",
+        "0",
+    ]);
+    assert!(
+        ok && out.contains("240 areas loaded, 6 features"),
+        "{out}{err}"
+    );
+    // The Kansas City mapping without its area columns: every neighborhood comes from the point.
+    let mapping = std::fs::read_to_string(root.join("mappings/kansas-city.toml")).unwrap();
+    let cut = mapping.split("[[areas]]").next().unwrap().to_owned();
+    let mapping_file = dir.path().join("kc-points-only.toml");
+    std::fs::write(&mapping_file, cut).unwrap();
+    let sample = root.join("testdata/kansas-city/kc311_sample.csv");
+    let (ok, out, err) = cli(&[
+        "import",
+        "csv",
+        "--mapping",
+        mapping_file.to_str().unwrap(),
+        sample.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    // Compare with the neighborhood the redistributor joined to each row (nbh_id, 0 = none).
+    let mut rdr = csv::Reader::from_path(&sample).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let expected: Vec<(String, String)> = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r[col("nbh_id")] != *"0" && !r[col("LATITUDE")].is_empty())
+        .map(|r| (r[col("CASE ID")].to_owned(), r[col("nbh_id")].to_owned()))
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let placed: std::collections::HashMap<String, String> = rt.block_on(async {
+        let store = civic311_store::Store::open(&civic311_store::DatabaseUrl::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let mut placed = std::collections::HashMap::new();
+        for (id, _) in &expected {
+            let r = store
+                .request(&civic311_domain::ServiceRequestId::parse(id.as_str()).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            if let Some(a) = r.location.area_in("kc-neighborhoods") {
+                placed.insert(id.clone(), a.to_string());
+            }
+        }
+        store.close().await;
+        placed
+    });
+    let agree = expected
+        .iter()
+        .filter(|(id, nbh)| placed.get(id) == Some(nbh))
+        .count();
+    // The redistributor's join and point-in-polygon agree on 99.5% of the full file.
+    assert!(
+        agree * 100 >= expected.len() * 98,
+        "{agree} of {} placed in the neighborhood the source names",
+        expected.len()
+    );
 }

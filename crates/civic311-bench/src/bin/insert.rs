@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use civic311_import::ImportReport;
-use civic311_import::kansas_city::RowReader;
 use clap::Parser;
 
 #[derive(Parser)]
@@ -37,7 +36,7 @@ struct Args {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let file = std::io::BufReader::new(std::fs::File::open(&args.csv)?);
-    let mut reader = RowReader::new(file, &args.csv.display().to_string())?;
+    let mut reader = civic311_import::kansas_city::rows(file, &args.csv.display().to_string())?;
     let mut report = ImportReport::default();
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row(&mut report) {

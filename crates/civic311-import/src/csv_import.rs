@@ -1,0 +1,261 @@
+//! `civic311 import csv --mapping FILE SOURCE`: any city's CSV export, read through its mapping
+//! (see `mapping`), streamed in batches. A row that cannot be used is rejected with its row,
+//! line, column and reason; the rest is kept. Re-importing a file is idempotent (requests are
+//! upserted by id) and a newer extract records what changed as events.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+use civic311_domain::{
+    AreaId, AreaIndex, Department, LayerId, RequestEvent, Service, ServiceRequest,
+};
+use civic311_store::Store;
+
+use crate::mapping::{Compiled, Mapping};
+use crate::{ImportError, ImportReport};
+
+/// Requests written per transaction.
+const BATCH: usize = 2_000;
+
+/// Reads records through a mapping, turning each usable one into a request with its history and
+/// the catalog entries it names; rejects and warnings go to the report.
+pub struct RowReader<R> {
+    reader: csv::Reader<R>,
+    mapping: Compiled,
+    record: csv::ByteRecord,
+    /// Hashes of the ids read so far (8 bytes a row, not the ids themselves).
+    seen: HashSet<u64>,
+}
+
+/// A usable row: the request, its events, and the service and department it names.
+pub struct ImportedRow {
+    pub request: ServiceRequest,
+    pub events: Vec<RequestEvent>,
+    pub service: Service,
+    pub department: Option<Department>,
+}
+
+impl<R: Read> RowReader<R> {
+    /// Reads the header (when the mapping says there is one) and checks the mapping against it;
+    /// `shown` names the input in errors.
+    pub fn new(input: R, shown: &str, mapping: Mapping) -> Result<Self, ImportError> {
+        let format = |reason: String| ImportError::Format {
+            path: shown.to_owned(),
+            reason,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(mapping.header)
+            .from_reader(input);
+        let header = if mapping.header {
+            let bytes = reader.byte_headers().map_err(|e| format(e.to_string()))?;
+            Some(decode(bytes).0)
+        } else {
+            None
+        };
+        let mapping = mapping.compile(header.as_ref()).map_err(format)?;
+        Ok(Self {
+            reader,
+            mapping,
+            record: csv::ByteRecord::new(),
+            seen: HashSet::new(),
+        })
+    }
+
+    /// The events' source name (`import:SOURCE`).
+    pub fn source(&self) -> &str {
+        self.mapping.source()
+    }
+
+    /// Physical lines read so far (for progress).
+    pub fn position(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    /// The next usable row, recording every unusable one in `report` on the way.
+    pub fn next_row(&mut self, report: &mut ImportReport) -> Option<ImportedRow> {
+        loop {
+            let line = self.reader.position().line();
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    report.rows_read += 1;
+                    report.reject(
+                        report.rows_read,
+                        line,
+                        None,
+                        format!("unreadable record: {e}"),
+                    );
+                    continue;
+                }
+            }
+            report.rows_read += 1;
+            let row_no = report.rows_read;
+            let (record, latin1) = decode(&self.record);
+            if latin1 {
+                report.warn(row_no, line, None, "not UTF-8; read as Latin-1".into());
+            }
+            let row = match self.mapping.parse(&record) {
+                Ok(row) => row,
+                Err((column, reason)) => {
+                    report.reject(row_no, line, Some(&column), reason);
+                    continue;
+                }
+            };
+            for (column, reason) in row.warnings {
+                report.warn(row_no, line, Some(&column), reason);
+            }
+            let id = row.request.id.as_str();
+            if !self.seen.insert(hash(id)) {
+                report.warn(
+                    row_no,
+                    line,
+                    None,
+                    format!("id {id} appears again in this file; this row updates the earlier one"),
+                );
+            }
+            match ServiceRequest::from_history(row.request, self.mapping.source()) {
+                Ok((request, events)) => {
+                    return Some(ImportedRow {
+                        request,
+                        events,
+                        service: row.service,
+                        department: row.department,
+                    });
+                }
+                Err(e) => report.reject(row_no, line, None, e.to_string()),
+            }
+        }
+    }
+}
+
+fn hash(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
+}
+
+/// A record as text: UTF-8 where it is, else each byte as its Latin-1 character (the export of
+/// an older system); the flag says whether that happened.
+fn decode(bytes: &csv::ByteRecord) -> (csv::StringRecord, bool) {
+    let mut latin1 = false;
+    let fields: Vec<String> = bytes
+        .iter()
+        .map(|f| match std::str::from_utf8(f) {
+            Ok(s) => s.to_owned(),
+            Err(_) => {
+                latin1 = true;
+                f.iter().map(|&b| char::from(b)).collect()
+            }
+        })
+        .collect();
+    (csv::StringRecord::from(fields), latin1)
+}
+
+/// Imports a file through a mapping; see [`import_reader`].
+pub async fn import_file(
+    store: &Store,
+    path: &Path,
+    mapping: Mapping,
+) -> Result<ImportReport, ImportError> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    import_reader(
+        store,
+        std::io::BufReader::new(file),
+        &shown,
+        mapping,
+        |_, _| {},
+    )
+    .await
+}
+
+/// Imports records through a mapping, streaming: memory stays flat whatever the size. Requests
+/// already stored are brought up to date (their changes become events), so a re-import changes
+/// nothing. `progress` is called after each batch with (rows read, bytes read).
+pub async fn import_reader(
+    store: &Store,
+    input: impl Read,
+    shown: &str,
+    mapping: Mapping,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let mut rows = RowReader::new(input, shown, mapping)?;
+    let source = rows.source().to_owned();
+    let areas = load_areas(store).await?;
+    let mut report = ImportReport::default();
+    let mut seen_services = HashSet::new();
+    let mut seen_departments = HashSet::new();
+    let mut batch: Vec<(ServiceRequest, Vec<RequestEvent>)> = Vec::with_capacity(BATCH);
+    while let Some(mut row) = rows.next_row(&mut report) {
+        place(&areas, &mut row.request);
+        if let Some(d) = row
+            .department
+            .filter(|d| seen_departments.insert(d.code.clone()))
+        {
+            store.upsert_department(&d).await?;
+            report.departments += 1;
+        }
+        if seen_services.insert(row.service.code.clone()) {
+            if store.service(&row.service.code).await?.is_none() {
+                store.upsert_service(&row.service).await?;
+            }
+            report.services += 1;
+        }
+        batch.push((row.request, row.events));
+        if batch.len() == BATCH {
+            write(store, &mut batch, &source, &mut report).await?;
+            progress(report.rows_read, rows.position());
+        }
+    }
+    write(store, &mut batch, &source, &mut report).await?;
+    progress(report.rows_read, rows.position());
+    Ok(report)
+}
+
+/// The loaded area layers, to place requests by their coordinates.
+async fn load_areas(store: &Store) -> Result<AreaIndex, ImportError> {
+    let geometries = store.area_geometries().await?;
+    let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
+        Some((
+            LayerId::parse(layer.as_str()).ok()?,
+            AreaId::parse(area.as_str()).ok()?,
+            geometry.as_str(),
+        ))
+    });
+    Ok(AreaIndex::build(shapes).0)
+}
+
+/// Adds the areas a request's point falls in, for every loaded layer the source row did not
+/// name; a row without coordinates keeps only the areas it names.
+fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
+    let Some(point) = request.location.point else {
+        return;
+    };
+    for hit in areas.locate(point) {
+        if !request.location.areas.iter().any(|a| a.layer == hit.layer) {
+            request.location.areas.push(hit);
+        }
+    }
+}
+
+async fn write(
+    store: &Store,
+    batch: &mut Vec<(ServiceRequest, Vec<RequestEvent>)>,
+    source: &str,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let counts = store.upsert_requests(batch, source).await?;
+    report.imported += counts.inserted as u64;
+    report.updated += counts.updated as u64;
+    report.unchanged += counts.unchanged as u64;
+    batch.clear();
+    Ok(())
+}
