@@ -19,6 +19,16 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 
+mod appointments;
+mod catalog;
+mod follow_ups;
+mod work_orders;
+
+pub use appointments::{cancel_appointment, reschedule};
+pub use catalog::{catalog, catalog_versions, save_catalog};
+pub use follow_ups::{attach, attachment, finish_follow_up, follow_ups, open_follow_up};
+pub use work_orders::{order_work, work_orders};
+
 /// The staff member a request comes from, by their key.
 async fn staff(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let key = headers
@@ -56,6 +66,15 @@ async fn begin<B: DeserializeOwned>(
     Ok((Actor::Staff(who), request_id(id)?, body(bytes)?))
 }
 
+/// The request as it stands, or 404.
+async fn current(state: &AppState, id: &ServiceRequestId) -> Result<ServiceRequest, ApiError> {
+    state
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))
+}
+
 /// Applies `change` to the request as `who`, at `version` if given.
 async fn change<F>(
     state: &AppState,
@@ -79,11 +98,7 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     staff(&state, &headers).await?;
     let id = request_id(id)?;
-    let request = state
-        .store
-        .request(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let request = current(&state, &id).await?;
     let history = state.store.events(&id).await?;
     let merged = history
         .iter()
@@ -127,11 +142,7 @@ pub async fn status(
     let (who, id, c): (_, _, StatusChange) = begin(&state, &headers, id, &bytes).await?;
     let now = chrono::Utc::now();
     // When the SLA clock stopped, if it stands still now: the history says.
-    let current = state
-        .store
-        .request(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let current = current(&state, &id).await?;
     let paused_since = state
         .store
         .events(&id)
@@ -283,11 +294,7 @@ pub async fn reclassify(
     let unknown = || ApiError::bad_request(format!("unknown service {:?}", c.service_code));
     let code = ServiceCode::parse(c.service_code.as_str()).map_err(|_| unknown())?;
     let service = state.store.service(&code).await?.ok_or_else(unknown)?;
-    let current = state
-        .store
-        .request(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let current = current(&state, &id).await?;
     let calendar = state.store.calendar(current.department.as_ref()).await?;
     let version = c.version.or(Some(current.version));
     let now = chrono::Utc::now();
@@ -395,304 +402,6 @@ pub async fn file(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WorkOrderAsk {
-    /// A configured field system's name.
-    system: String,
-    /// What the crew should know beyond the request itself.
-    instructions: Option<String>,
-}
-
-/// `POST /api/v1/staff/requests/{id}/work-orders`: asks a field system for work on the request.
-/// The order is queued in the outbox with the request's event and handed over by the delivery
-/// job (at least once, retried with backoff); its state shows in `GET` on the same path.
-pub async fn order_work(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let (who, id, ask): (_, _, WorkOrderAsk) = begin(&state, &headers, id, &bytes).await?;
-    if state.field_systems.get(&ask.system).is_none() {
-        let known: Vec<_> = state.field_systems.names().collect();
-        return Err(ApiError::bad_request(format!(
-            "no field system named {:?} is configured (configured: {known:?})",
-            ask.system
-        )));
-    }
-    let (order, request) = state
-        .store
-        .create_work_order(&id, &ask.system, ask.instructions, who, chrono::Utc::now())
-        .await?;
-    Ok(Json(json!({ "work_order": order, "request": request })))
-}
-
-/// `GET /api/v1/staff/requests/{id}/work-orders`: the request's work orders and their states.
-pub async fn work_orders(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    if state.store.request(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "service request {id} not found"
-        )));
-    }
-    Ok(Json(
-        json!({ "work_orders": state.store.work_orders_of(&id).await? }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reschedule {
-    /// The new day, YYYY-MM-DD.
-    day: chrono::NaiveDate,
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /api/v1/staff/requests/{id}/appointment`: moves the request's booking to another day
-/// (or books one). The new place is taken before the old one is given back, so a full day
-/// refuses the move (422) and leaves the booking as it was.
-pub async fn reschedule(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let (who, id, r): (_, _, Reschedule) = begin(&state, &headers, id, &bytes).await?;
-    let (appointment, request) = state
-        .store
-        .reschedule_appointment(&id, r.day, &r.reason, who, chrono::Utc::now())
-        .await?;
-    Ok(Json(
-        json!({ "appointment": appointment, "request": request }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CancelAppointment {
-    reason: String,
-}
-
-/// `POST /api/v1/staff/requests/{id}/appointment/cancel`: the place goes back to the day.
-pub async fn cancel_appointment(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let (who, id, c): (_, _, CancelAppointment) = begin(&state, &headers, id, &bytes).await?;
-    let (appointment, request) = state
-        .store
-        .cancel_appointment(&id, &c.reason, who, chrono::Utc::now())
-        .await?;
-    Ok(Json(
-        json!({ "appointment": appointment, "request": request }),
-    ))
-}
-
-/// `GET /api/v1/staff/catalog`: departments and services with their SLA targets, and the
-/// number of the newest saved version.
-pub async fn catalog(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    staff(&state, &headers).await?;
-    let doc = state.store.catalog().await?;
-    let version = state
-        .store
-        .catalog_versions()
-        .await?
-        .first()
-        .map_or(0, |v| v.version);
-    Ok(Json(json!({
-        "version": version,
-        "departments": doc.departments,
-        "services": doc.services,
-    })))
-}
-
-/// `PUT /api/v1/staff/catalog`: saves departments and services (all or some) as the next
-/// catalog version and answers what changed. Requests already filed keep their due dates.
-pub async fn save_catalog(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let doc: civic311_domain::CatalogDocument = body(&bytes)?;
-    let (version, changes) = state
-        .store
-        .save_catalog(&doc, &who, chrono::Utc::now())
-        .await?;
-    state.catalog.invalidate();
-    Ok(Json(json!({ "version": version, "changes": changes })))
-}
-
-/// `GET /api/v1/staff/catalog/versions`: every saved version, newest first.
-pub async fn catalog_versions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    staff(&state, &headers).await?;
-    Ok(Json(
-        json!({ "versions": state.store.catalog_versions().await? }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FollowUpNote {
-    note: String,
-}
-
-/// `POST /api/v1/staff/requests/{id}/follow-ups`: puts the request in the call-back queue, with
-/// why. (Reopened, unable-to-locate, long overdue and unhappy cases are queued by themselves.)
-pub async fn open_follow_up(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let (who, id, f): (_, _, FollowUpNote) = begin(&state, &headers, id, &bytes).await?;
-    let (task, request) = state
-        .store
-        .open_follow_up(&id, &f.note, who, chrono::Utc::now())
-        .await?;
-    Ok(Json(json!({ "follow_up": task, "request": request })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct QueueQuery {
-    /// `open` (default) or `done`.
-    state: Option<String>,
-}
-
-/// `GET /api/v1/staff/follow-ups[?state=done]`: the call-back queue, oldest first.
-pub async fn follow_ups(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<axum::extract::Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    staff(&state, &headers).await?;
-    let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let open = match q.state.as_deref() {
-        None | Some("open") => true,
-        Some("done") => false,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "state {other:?}: use open or done"
-            )));
-        }
-    };
-    Ok(Json(
-        json!({ "follow_ups": state.store.follow_ups(open, 500).await? }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FollowUpOutcome {
-    outcome: String,
-}
-
-/// `POST /api/v1/staff/follow-ups/{task}/done`: what the officer did; an event on the request.
-pub async fn finish_follow_up(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(task): Path<String>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let task: i64 = task
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{task:?} is not a follow-up number")))?;
-    let o: FollowUpOutcome = body(&bytes)?;
-    let (task, request) = state
-        .store
-        .finish_follow_up(task, &o.outcome, Actor::Staff(who), chrono::Utc::now())
-        .await?;
-    Ok(Json(json!({ "follow_up": task, "request": request })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttachQuery {
-    /// The file's name as staff know it ("crew-photo.jpg").
-    name: String,
-    /// Shown to residents; internal by default.
-    #[serde(default)]
-    public: bool,
-}
-
-/// `POST /api/v1/staff/requests/{id}/attachments?name=..&public=..` with the file as the body:
-/// a photo (JPEG, PNG, GIF, WebP) or a PDF, at most 5 MiB, recognised by its content.
-pub async fn attach(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    query: Result<axum::extract::Query<AttachQuery>, axum::extract::rejection::QueryRejection>,
-    bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let who = staff(&state, &headers).await?;
-    let id = request_id(id)?;
-    let axum::extract::Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if bytes.len() > civic311_store::MAX_MEDIA_BYTES {
-        return Err(ApiError::bad_request("the file is larger than 5 MiB"));
-    }
-    let content_type = crate::media::file_type(&bytes).ok_or_else(|| {
-        ApiError::bad_request("the file is not a JPEG, PNG, GIF or WebP photo, nor a PDF")
-    })?;
-    let file = civic311_store::Attachment {
-        name: &q.name,
-        content_type,
-        bytes: &bytes,
-        public: q.public,
-    };
-    let (media_id, request) = state
-        .store
-        .attach(&id, &file, Actor::Staff(who), chrono::Utc::now())
-        .await?;
-    Ok(Json(json!({
-        "media_id": media_id,
-        "content_type": content_type,
-        "url": format!("/api/v1/staff/attachments/{media_id}"),
-        "public_url": q.public.then(|| format!("/media/{media_id}")),
-        "request": request,
-    })))
-}
-
-/// `GET /api/v1/staff/attachments/{media_id}`: any attachment, internal ones too.
-pub async fn attachment(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(media_id): Path<String>,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    staff(&state, &headers).await?;
-    let (content_type, bytes) = state
-        .store
-        .staff_media(&media_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no attachment {media_id:?}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Reprioritize {
     priority: civic311_domain::Priority,
     version: Option<i64>,
@@ -707,11 +416,7 @@ pub async fn reprioritize(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let (who, id, p): (_, _, Reprioritize) = begin(&state, &headers, id, &bytes).await?;
-    let current = state
-        .store
-        .request(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("service request {id} not found")))?;
+    let current = current(&state, &id).await?;
     let service = state
         .store
         .service(&current.service_code)
