@@ -32,7 +32,7 @@ pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, ra
 pub use pool::{DatabaseUrl, Store};
 pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
 pub use schema::SchemaStatus;
-pub use sla::SweepReport;
+pub use sla::{SlaAttainment, SweepReport};
 pub use work_orders::{
     Attempt, FieldReport, NOTIFICATION_TOPIC, Notification, OutboxMessage, ReportOutcome,
     WORK_ORDER_TOPIC,

@@ -23,7 +23,35 @@ pub struct SweepReport {
     pub events: usize,
 }
 
+/// SLA attainment, counted honestly: a request still open past its due date is a breach, not
+/// left out. Only requests with a due date count; those closed as duplicates are left out (their
+/// parent carries the work).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SlaAttainment {
+    /// Closed by the due date.
+    pub met: i64,
+    /// Closed after the due date.
+    pub closed_late: i64,
+    /// Still open and past due: breaches already.
+    pub open_overdue: i64,
+    /// Still open, not yet due: not counted either way.
+    pub open_on_time: i64,
+}
+
+impl SlaAttainment {
+    /// Met / (met + closed late + open overdue); `None` before any request could be judged.
+    pub fn rate(&self) -> Option<f64> {
+        let judged = self.met + self.closed_late + self.open_overdue;
+        (judged > 0).then(|| self.met as f64 / judged as f64)
+    }
+}
+
 impl Store {
+    /// SLA attainment at `now` over every request with a due date.
+    pub async fn sla_attainment(&self, now: DateTime<Utc>) -> Result<SlaAttainment> {
+        dispatch!(self, read, sla_attainment(now))
+    }
+
     /// Sets a department's business calendar, or the city's (used by departments without one)
     /// when `department` is `None`. Due dates in business time are computed with it at intake.
     pub async fn set_calendar(

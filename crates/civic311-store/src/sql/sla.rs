@@ -129,3 +129,19 @@ pub(crate) async fn escalate(
     tx.commit().await?;
     Ok((requests, written))
 }
+
+pub(crate) async fn sla_attainment(pool: &Pool, now: DateTime<Utc>) -> Result<crate::sla::SlaAttainment> {
+    let (met, closed_late, open_overdue, open_on_time): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+           COALESCE(SUM(CASE WHEN status = 'closed' AND closed_at <= due_at THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN status = 'closed' AND closed_at > due_at THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN status <> 'closed' AND due_at < $1 THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN status <> 'closed' AND due_at >= $1 THEN 1 ELSE 0 END), 0) \
+         FROM service_requests WHERE due_at IS NOT NULL \
+         AND NOT (status = 'closed' AND status_reason = 'duplicate')",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    Ok(crate::sla::SlaAttainment { met, closed_late, open_overdue, open_on_time })
+}

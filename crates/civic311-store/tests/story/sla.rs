@@ -12,7 +12,8 @@ both_backends!(
     business_hours_due_dates_follow_the_department_calendar,
     escalation_sweeps_climb_once_per_level_under_a_lease,
     waiting_on_the_resident_stops_the_clock,
-    escalation_starts_over_from_a_new_due_date_and_leaves_imports_alone
+    escalation_starts_over_from_a_new_due_date_and_leaves_imports_alone,
+    attainment_counts_open_overdue_requests_as_breaches
 );
 
 const KC: chrono_tz::Tz = chrono_tz::America::Chicago;
@@ -320,4 +321,47 @@ async fn escalation_starts_over_from_a_new_due_date_and_leaves_imports_alone(db:
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].reason.as_str(), "long_overdue");
     assert_eq!(escalations(&id).await, 0, "imports are never escalated");
+}
+
+/// One pothole fixed in time, one late, one still open past due, one open and not yet due, one
+/// closed as a duplicate: attainment is 1 of 3 judged, not 1 of 2 closed.
+async fn attainment_counts_open_overdue_requests_as_breaches(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let close = |id: civic311_domain::ServiceRequestId, reason, day| async move {
+        store
+            .update_request(&id, None, |r| {
+                Ok(vec![r.change_status(
+                    Status::Closed(reason),
+                    Actor::Staff("crew".into()),
+                    at(day, 9),
+                )?])
+            })
+            .await
+            .unwrap();
+    };
+    // Potholes are due 7 days after filing.
+    let in_time = file(store, "pothole", at(1, 9)).await;
+    close(in_time.id, ClosureReason::Resolved, 5).await;
+    let late = file(store, "pothole", at(1, 9)).await;
+    close(late.id.clone(), ClosureReason::Resolved, 12).await;
+    file(store, "pothole", at(2, 9)).await; // due on the 9th: overdue on the 20th
+    file(store, "pothole", at(18, 9)).await; // due on the 25th
+    let dup = file(store, "pothole", at(1, 9)).await;
+    store
+        .merge_requests(&dup.id, &late.id, Actor::Staff("ann".into()), at(3, 9))
+        .await
+        .unwrap();
+    let a = store.sla_attainment(at(20, 9)).await.unwrap();
+    assert_eq!(
+        a,
+        civic311_store::SlaAttainment {
+            met: 1,
+            closed_late: 1,
+            open_overdue: 1,
+            open_on_time: 1
+        }
+    );
+    assert_eq!(a.rate(), Some(1.0 / 3.0));
+    assert_eq!(civic311_store::SlaAttainment::default().rate(), None);
 }

@@ -35,6 +35,7 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         .map(|(s, n)| (s, json!(n)))
         .collect();
     let contacts = state.store.contact_counts().await?;
+    let sla = state.store.sla_attainment(chrono::Utc::now()).await?;
     Ok(Json(json!({
         "requests": counts.total,
         "by_status": by_state,
@@ -43,6 +44,8 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
         "misroutes": counts.misroutes,
         "reopened_within_30_days": counts.reopened_within_30_days,
         "informational_contacts": contacts.iter().map(|(_, n)| n).sum::<i64>(),
+        // Open requests past due count as breaches; the rate is null until one can be judged.
+        "sla": { "counts": sla, "attainment": sla.rate() },
     })))
 }
 

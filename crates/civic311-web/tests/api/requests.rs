@@ -30,6 +30,9 @@ async fn lists_and_shows_the_real_sample(db: &TestDb) {
     assert_eq!(status, 200);
     assert_eq!(stats["requests"], total);
     assert_eq!(stats["by_status"]["open"], open);
+    // The imported sample carries no due dates: nothing to judge, so no rate rather than 100 %.
+    assert_eq!(stats["sla"]["counts"]["met"], 0);
+    assert_eq!(stats["sla"]["attainment"], serde_json::Value::Null);
 
     let (status, page) = app.get_json("/api/v1/requests").await;
     assert_eq!(status, 200);
