@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DepartmentCode, DomainError, Priority, ServiceCode};
+use crate::{DepartmentCode, DomainError, Priority, ServiceCode, StandardCategory};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +116,10 @@ pub struct Service {
     /// Targets that differ by priority (e.g. urgent potholes in 1 business day).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sla_by_priority: BTreeMap<Priority, SlaTarget>,
+    /// The standard category it is compared under (exchange format); when `None`, it is
+    /// guessed from the name and group ([`StandardCategory::guess`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<StandardCategory>,
     /// Retired services keep their history but take no new requests.
     #[serde(default = "yes")]
     pub active: bool,
@@ -370,6 +374,7 @@ mod tests {
             ],
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: true,
         }
     }

@@ -79,4 +79,6 @@ pub enum DomainError {
     NoAppointment,
     #[error("unknown {kind} {value:?}")]
     UnknownCode { kind: &'static str, value: String },
+    #[error("{value:?} is not a standard category (one of: {known})")]
+    UnknownCategory { value: String, known: String },
 }

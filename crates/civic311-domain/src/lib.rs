@@ -9,6 +9,7 @@
 pub mod appointments;
 pub mod calendar;
 pub mod catalog;
+pub mod categories;
 pub mod channel;
 pub mod contact;
 pub mod duplicates;
@@ -19,6 +20,7 @@ pub mod geo;
 pub mod ids;
 pub mod notifications;
 pub mod places;
+pub mod privacy;
 pub mod request;
 pub mod routing;
 pub mod sla;
@@ -32,6 +34,7 @@ pub use catalog::{
     AttributeAnswer, AttributeDatatype, AttributeDefinition, AttributeOption, CatalogChanges,
     CatalogDocument, Department, Service, SlaTarget, SlaUnit,
 };
+pub use categories::StandardCategory;
 pub use contact::InformationalContact;
 pub use duplicates::{DuplicateRules, Suggestion};
 pub use error::DomainError;

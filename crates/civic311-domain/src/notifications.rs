@@ -125,6 +125,7 @@ mod tests {
             attributes: vec![],
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: true,
         };
         let new = NewServiceRequest {

@@ -4,8 +4,9 @@
 //!
 //! Columns (a header row is required, in any order; unknown columns are refused):
 //! `service_code, service_name, description, group, keywords, department_code,
-//! department_name, active, sla, sla_low, sla_normal, sla_high, sla_urgent`. Keywords are
-//! separated by `;`. SLA cells read `7 calendar_days`, `3 business_days`, `8 business_hours`,
+//! department_name, active, sla, sla_low, sla_normal, sla_high, sla_urgent, category`. Keywords
+//! are separated by `;`. `category` is a standard category (docs/EXCHANGE.md); empty means
+//! guessed from the name and group. SLA cells read `7 calendar_days`, `3 business_days`, `8 business_hours`,
 //! or stay empty.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use civic311_domain::{
     CatalogDocument, Department, DepartmentCode, Priority, Service, ServiceCode, SlaTarget, SlaUnit,
 };
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "service_code",
     "service_name",
     "description",
@@ -29,6 +30,7 @@ const COLUMNS: [&str; 13] = [
     "sla_normal",
     "sla_high",
     "sla_urgent",
+    "category",
 ];
 
 /// A cell that cannot be used: the whole sheet is refused, every such cell listed.
@@ -178,6 +180,16 @@ pub fn read(
             }
         }
         let optional = |name: &str| Some(cell(name).to_owned()).filter(|v| !v.is_empty());
+        let category = match optional("category")
+            .map(|c| c.parse::<civic311_domain::StandardCategory>())
+            .transpose()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(at(line, "category", e.to_string()));
+                None
+            }
+        };
         let attributes = current
             .services
             .iter()
@@ -199,6 +211,7 @@ pub fn read(
             attributes,
             sla,
             sla_by_priority,
+            category,
             active,
         });
     }
@@ -252,6 +265,7 @@ pub fn write(doc: &CatalogDocument, output: impl Write) -> csv::Result<()> {
             by(Priority::Normal),
             by(Priority::High),
             by(Priority::Urgent),
+            s.category.map(|c| c.slug().to_owned()).unwrap_or_default(),
         ])?;
     }
     w.flush()?;

@@ -7,16 +7,14 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
-use civic311_domain::{
-    AreaId, AreaIndex, Department, LayerId, RequestEvent, Service, ServiceRequest,
-};
+use civic311_domain::{AreaIndex, Department, RequestEvent, Service, ServiceRequest};
 use civic311_store::Store;
 
 use crate::mapping::{Compiled, Mapping};
 use crate::{ImportError, ImportReport};
 
 /// Requests written per transaction.
-const BATCH: usize = 2_000;
+pub(crate) const BATCH: usize = 2_000;
 
 /// Reads records through a mapping, turning each usable one into a request with its history and
 /// the catalog entries it names; rejects and warnings go to the report.
@@ -186,7 +184,7 @@ pub async fn import_reader(
 ) -> Result<ImportReport, ImportError> {
     let mut rows = RowReader::new(input, shown, mapping)?;
     let source = rows.source().to_owned();
-    let areas = load_areas(store).await?;
+    let areas = store.area_index().await?;
     let mut report = ImportReport::default();
     let mut seen_services = HashSet::new();
     let mut seen_departments = HashSet::new();
@@ -218,21 +216,9 @@ pub async fn import_reader(
 }
 
 /// The loaded area layers, to place requests by their coordinates.
-async fn load_areas(store: &Store) -> Result<AreaIndex, ImportError> {
-    let geometries = store.area_geometries().await?;
-    let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
-        Some((
-            LayerId::parse(layer.as_str()).ok()?,
-            AreaId::parse(area.as_str()).ok()?,
-            geometry.as_str(),
-        ))
-    });
-    Ok(AreaIndex::build(shapes).0)
-}
-
 /// Adds the areas a request's point falls in, for every loaded layer the source row did not
 /// name; a row without coordinates keeps only the areas it names.
-fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
+pub(crate) fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
     let Some(point) = request.location.point else {
         return;
     };
@@ -243,7 +229,7 @@ fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
     }
 }
 
-async fn write(
+pub(crate) async fn write(
     store: &Store,
     batch: &mut Vec<(ServiceRequest, Vec<RequestEvent>)>,
     source: &str,

@@ -26,7 +26,6 @@ use crate::{ImportError, ImportReport};
 /// The name events carry as the importing actor (`import:kansas-city-311`).
 pub const SOURCE: &str = "kansas-city-311";
 pub const NEIGHBORHOOD_LAYER: &str = "kc-neighborhoods";
-pub const COUNCIL_DISTRICT_LAYER: &str = "kc-council-districts";
 
 /// The mapping shipped in `mappings/kansas-city.toml`.
 pub const MAPPING: &str = include_str!("../../../mappings/kansas-city.toml");

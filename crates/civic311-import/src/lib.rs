@@ -5,6 +5,7 @@
 pub mod areas;
 pub mod catalog_csv;
 pub mod csv_import;
+pub mod exchange;
 pub mod kansas_city;
 pub mod mapping;
 pub mod open311;

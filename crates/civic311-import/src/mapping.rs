@@ -399,10 +399,9 @@ impl Compiled {
                 .closed
                 .as_ref()
                 .map_or_else(String::new, |c| c.column.clone());
-            // A close dated on the creation day (no time) is the same day, not before it.
-            if closed.date_naive() == created_at.date_naive()
-                || closed + chrono::Duration::days(1) > created_at
-            {
+            // A close less than a day before creation is a close dated without a time (or on the
+            // creation day): it is taken as at creation, not as before it.
+            if closed + chrono::Duration::days(1) > created_at {
                 closed_at = Some(created_at);
             } else {
                 warnings.push((
@@ -467,6 +466,7 @@ impl Compiled {
             attributes: Vec::new(),
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: true,
         };
         let request = HistoricalRequest {

@@ -407,6 +407,7 @@ fn service_from(v: &Value, source: &str) -> Option<Service> {
         attributes: Vec::new(),
         sla: None,
         sla_by_priority: Default::default(),
+        category: None,
         active: true,
     })
 }
@@ -726,6 +727,7 @@ async fn store_items(
             attributes: Vec::new(),
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: false,
         };
         store.upsert_service(&service).await?;

@@ -109,6 +109,17 @@ impl Store {
         dispatch!(self, read, requests(filter, page, false))
     }
 
+    /// Up to `limit` requests matching `filter` whose store key is above `after`, in key order,
+    /// with their keys, without requesters: pages for exports (pass the last key to go on).
+    pub async fn export_page(
+        &self,
+        filter: &RequestFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, ServiceRequest)>> {
+        dispatch!(self, read, export_page(filter, after, limit))
+    }
+
     pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64> {
         dispatch!(self, read, count_requests(filter))
     }

@@ -197,6 +197,7 @@ pub(crate) struct ServiceRow {
     sla_unit: Option<String>,
     sla_by_priority: Json<std::collections::BTreeMap<civic311_domain::Priority, SlaTarget>>,
     active: bool,
+    category: Option<String>,
 }
 
 impl ServiceRow {
@@ -229,6 +230,12 @@ impl ServiceRow {
             attributes: self.attributes.0,
             sla,
             sla_by_priority: self.sla_by_priority.0,
+            category: self
+                .category
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(&c)?,
             active: self.active,
         })
     }

@@ -131,6 +131,33 @@ impl TestDb {
     }
 }
 
+/// The Python of `.venv-clients` at the workspace root (scripts/test creates it from
+/// tests/python/requirements.txt: the Open311 clients, schemathesis, DuckDB), or
+/// `CIVIC311_CLIENTS_PYTHON`. `None`, said loudly, when there is none and
+/// `CIVIC311_REQUIRE_CLIENTS` is not 1 (scripts/test sets it once they are installed).
+pub fn clients_python() -> Option<std::path::PathBuf> {
+    let found = match std::env::var("CIVIC311_CLIENTS_PYTHON") {
+        Ok(p) => Some(std::path::PathBuf::from(p)),
+        Err(_) => {
+            let venv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../.venv-clients/bin/python");
+            venv.exists().then_some(venv)
+        }
+    };
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CIVIC311_REQUIRE_CLIENTS").as_deref(),
+            Ok("1"),
+            "CIVIC311_REQUIRE_CLIENTS=1 but there is no .venv-clients"
+        );
+        eprintln!(
+            "\n*** SKIPPED: no .venv-clients with the Python clients and DuckDB; run scripts/test \
+             to create it.\n"
+        );
+    }
+    found
+}
+
 /// Generates a `sqlite` and a `postgres` test for each `async fn name(db: TestDb)`.
 #[macro_export]
 macro_rules! both_backends {

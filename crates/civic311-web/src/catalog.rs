@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use civic311_domain::{AreaId, AreaIndex, Department, LayerId, Service};
+use civic311_domain::{AreaIndex, Department, Service};
 use civic311_store::{Result, Store};
 
 /// How long a loaded catalog is used before it is read again.
@@ -77,7 +77,7 @@ impl CatalogCache {
             Some(c) if c.areas_loaded.is_some_and(|at| at.elapsed() < AREAS_TTL) => {
                 (c.areas.clone(), c.areas_loaded)
             }
-            _ => (Arc::new(load_areas(store).await?), Some(Instant::now())),
+            _ => (Arc::new(store.area_index().await?), Some(Instant::now())),
         };
         let catalog = Arc::new(Catalog {
             areas,
@@ -98,20 +98,4 @@ impl CatalogCache {
         }
         Ok(catalog)
     }
-}
-
-async fn load_areas(store: &Store) -> Result<AreaIndex> {
-    let geometries = store.area_geometries().await?;
-    let shapes = geometries.iter().filter_map(|(layer, area, geometry)| {
-        Some((
-            LayerId::parse(layer.as_str()).ok()?,
-            AreaId::parse(area.as_str()).ok()?,
-            geometry.as_str(),
-        ))
-    });
-    let (areas, unusable) = AreaIndex::build(shapes);
-    for u in unusable.iter().take(5) {
-        tracing::warn!(layer = %u.area.layer, area = %u.area.area, reason = %u.reason, "area left out of the index");
-    }
-    Ok(areas)
 }

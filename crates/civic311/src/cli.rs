@@ -94,6 +94,33 @@ pub enum Command {
         #[command(subcommand)]
         action: WorkorderAction,
     },
+    /// Export requests in the exchange format (docs/EXCHANGE.md) as CSV, GeoJSON or Parquet,
+    /// without personal data: requesters are never exported, e-mail addresses and phone numbers
+    /// are taken out of descriptions, house numbers too with --scrub-street-numbers.
+    Export {
+        #[arg(long, value_name = "csv|geojson|parquet")]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// The exporting city's id, written in every row (e.g. kansas-city)
+        #[arg(long)]
+        city: String,
+        /// Requests created at or after this time (2019-10-01 is the city's local midnight)
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Requests created before this time (2019-11-01 is the city's local midnight)
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Only requests in this area, as LAYER:AREA (e.g. kc-neighborhoods:42)
+        #[arg(long, value_name = "LAYER:AREA")]
+        area: Option<String>,
+        /// Only these services (repeatable)
+        #[arg(long, value_name = "CODE")]
+        service: Vec<String>,
+        /// Replace house numbers: addresses become blocks, "938 Main St" in text "[number] Main St"
+        #[arg(long)]
+        scrub_street_numbers: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +238,14 @@ pub enum ImportSource {
         mapping: PathBuf,
         /// The city's export
         source: PathBuf,
+        /// Write every rejected and flagged row here as CSV (row, line, column, reason)
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Import an exchange-format CSV (docs/EXCHANGE.md): another city's export, or our own.
+    /// Services unknown here are created with the file's names and standard categories.
+    Exchange {
+        file: PathBuf,
         /// Write every rejected and flagged row here as CSV (row, line, column, reason)
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
@@ -386,6 +421,35 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .await
                 .context("cannot open the database")?;
             let result = crate::workorders::outbox(&store, &config.outbound, action).await;
+            store.close().await;
+            result
+        }
+        Command::Export {
+            format,
+            output,
+            city,
+            from,
+            to,
+            area,
+            service,
+            scrub_street_numbers,
+        } => {
+            let store = Store::open(&config.database_url)
+                .await
+                .context("cannot open the database")?;
+            let result = export(
+                &store,
+                config.open311.timezone,
+                &format,
+                &output,
+                city,
+                from,
+                to,
+                area,
+                service,
+                scrub_street_numbers,
+            )
+            .await;
             store.close().await;
             result
         }
@@ -695,43 +759,22 @@ async fn import(store: &Store, source: ImportSource) -> Result<()> {
             .await
             .with_context(|| format!("import of {shown} stopped"))?;
             eprintln!();
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "{shown}: {report} in {secs:.1} s ({:.0} rows/s)",
-                report.rows_read as f64 / secs.max(0.001)
-            );
-            for r in report.rejected.iter().take(20) {
-                println!(
-                    "  rejected row {} (line {}) {}: {}",
-                    r.row,
-                    r.line,
-                    r.column.as_deref().unwrap_or("-"),
-                    r.reason
-                );
-            }
-            if let Some(path) = report_file {
-                let mut w = csv::Writer::from_path(&path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                w.write_record(["kind", "row", "line", "column", "reason"])?;
-                let kinds = [
-                    ("rejected", &report.rejected),
-                    ("flagged", &report.warnings),
-                ];
-                for (kind, list) in kinds {
-                    for r in list {
-                        w.write_record([
-                            kind,
-                            &r.row.to_string(),
-                            &r.line.to_string(),
-                            r.column.as_deref().unwrap_or(""),
-                            &r.reason,
-                        ])?;
-                    }
-                }
-                w.flush()?;
-                println!("row report written to {}", path.display());
-            }
-            Ok(())
+            summarize(&shown, &report, started, report_file.as_deref())
+        }
+        ImportSource::Exchange {
+            file,
+            report: report_file,
+        } => {
+            let started = std::time::Instant::now();
+            let report = civic311_import::exchange::import_file(store, &file)
+                .await
+                .with_context(|| format!("import of {} stopped", file.display()))?;
+            summarize(
+                &file.display().to_string(),
+                &report,
+                started,
+                report_file.as_deref(),
+            )
         }
         ImportSource::Open311 {
             base,
@@ -789,6 +832,145 @@ async fn import(store: &Store, source: ImportSource) -> Result<()> {
 }
 
 /// The host of a URL, as a source name: `https://311.city.gov/open311/v2` gives `311.city.gov`.
+/// Prints an import's summary and first rejects; writes every reject and flag to `report_file`.
+fn summarize(
+    shown: &str,
+    report: &civic311_import::ImportReport,
+    started: std::time::Instant,
+    report_file: Option<&std::path::Path>,
+) -> Result<()> {
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{shown}: {report} in {secs:.1} s ({:.0} rows/s)",
+        report.rows_read as f64 / secs.max(0.001)
+    );
+    for r in report.rejected.iter().take(20) {
+        println!(
+            "  rejected row {} (line {}) {}: {}",
+            r.row,
+            r.line,
+            r.column.as_deref().unwrap_or("-"),
+            r.reason
+        );
+    }
+    if let Some(path) = report_file {
+        let mut w = csv::Writer::from_path(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        w.write_record(["kind", "row", "line", "column", "reason"])?;
+        let kinds = [
+            ("rejected", &report.rejected),
+            ("flagged", &report.warnings),
+        ];
+        for (kind, list) in kinds {
+            for r in list {
+                w.write_record([
+                    kind,
+                    &r.row.to_string(),
+                    &r.line.to_string(),
+                    r.column.as_deref().unwrap_or(""),
+                    &r.reason,
+                ])?;
+            }
+        }
+        w.flush()?;
+        println!("row report written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `civic311 export`: the filter from the flags, then the file.
+#[allow(clippy::too_many_arguments)]
+async fn export(
+    store: &Store,
+    timezone: chrono_tz::Tz,
+    format: &str,
+    output: &std::path::Path,
+    city: String,
+    from: Option<String>,
+    to: Option<String>,
+    area: Option<String>,
+    services: Vec<String>,
+    scrub_street_numbers: bool,
+) -> Result<()> {
+    use civic311_exchange::{ExportOptions, Format};
+    let format = Format::parse(format)
+        .ok_or_else(|| anyhow::anyhow!("--format {format:?}: use csv, geojson or parquet"))?;
+    if !format.available() {
+        anyhow::bail!("--format parquet: this civic311 was built without the `parquet` feature");
+    }
+    let time = |flag: &str, value: Option<String>| {
+        value
+            .map(|v| {
+                civic311_domain::time::parse_w3c(&v, timezone).ok_or_else(|| {
+                    anyhow::anyhow!("--{flag} {v:?}: write a date (2019-10-01) or a W3C time")
+                })
+            })
+            .transpose()
+    };
+    let area = area
+        .map(|a| -> Result<civic311_domain::AreaRef> {
+            let (layer, id) = a
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--area {a:?}: write LAYER:AREA"))?;
+            Ok(civic311_domain::AreaRef {
+                layer: civic311_domain::LayerId::parse(layer)
+                    .map_err(|e| anyhow::anyhow!("--area: {e}"))?,
+                area: civic311_domain::AreaId::parse(id)
+                    .map_err(|e| anyhow::anyhow!("--area: {e}"))?,
+            })
+        })
+        .transpose()?;
+    let service_codes = services
+        .iter()
+        .map(|c| {
+            civic311_domain::ServiceCode::parse(c.as_str())
+                .map_err(|e| anyhow::anyhow!("--service: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options = ExportOptions {
+        city,
+        filter: civic311_store::RequestFilter {
+            service_codes,
+            created_from: time("from", from)?,
+            created_before: time("to", to)?,
+            area,
+            ..Default::default()
+        },
+        scrub: civic311_domain::privacy::Scrub {
+            street_numbers: scrub_street_numbers,
+        },
+        format,
+    };
+    // Written next to the target and renamed when complete: a failed export leaves no half file.
+    let partial = output.with_extension("partial");
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    let started = std::time::Instant::now();
+    let summary = match civic311_exchange::export(store, &options, file).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&partial, output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}: {} requests exported in {secs:.1} s ({:.0} rows/s); area columns: {}; {} descriptions or addresses scrubbed",
+        output.display(),
+        summary.rows,
+        summary.rows as f64 / secs.max(0.001),
+        if summary.layers.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.layers.join(", ")
+        },
+        summary.scrubbed
+    );
+    Ok(())
+}
+
 fn host_of(base: &str) -> Result<String> {
     let rest = base
         .strip_prefix("https://")

@@ -333,6 +333,7 @@ fn routing_tables_are_checked_imported_and_exported() {
                 attributes: vec![],
                 sla: None,
                 sla_by_priority: Default::default(),
+                category: None,
                 active: true,
             })
             .await
@@ -718,4 +719,140 @@ fn area_layers_load_and_imports_are_placed_by_point_in_polygon() {
         "{agree} of {} placed in the neighborhood the source names",
         expected.len()
     );
+}
+
+#[test]
+fn exports_in_three_formats_and_duckdb_reads_the_parquet_as_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("city.db").display());
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cli = |args: &[&str]| {
+        run(civic311(dir.path())
+            .args(args)
+            .env("CIVIC311_DATABASE_URL", &url)
+            .env("CIVIC311_TIMEZONE", "America/Chicago"))
+    };
+    let mapping = root.join("mappings/kansas-city.toml");
+    let sample = root.join("testdata/kansas-city/kc311_sample.csv");
+    let (ok, out, err) = cli(&[
+        "import",
+        "csv",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        sample.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    // Bad flags: a clear message, a non-zero exit, no file.
+    for (args, says) in [
+        (&["--format", "xlsx"][..], "--format \"xlsx\""),
+        (&["--format", "csv", "--area", "42"][..], "LAYER:AREA"),
+        (&["--format", "csv", "--from", "last week"][..], "--from"),
+    ] {
+        let mut all = vec!["export", "--city", "kansas-city", "--output", "bad.out"];
+        all.extend_from_slice(args);
+        let (ok, _, err) = cli(&all);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
+        assert!(!dir.path().join("bad.out").exists());
+    }
+    let export = |format: &str, file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--city",
+            "kansas-city",
+            "--format",
+            format,
+            "--output",
+            file,
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = cli(&args);
+        assert!(ok, "{out}{err}");
+        out
+    };
+    let out = export("csv", "kc.csv", &[]);
+    assert!(out.contains("5013 requests exported"), "{out}");
+    export("parquet", "kc.parquet", &[]);
+    let out = export(
+        "geojson",
+        "october.geojson",
+        &["--from", "2019-10-01", "--to", "2019-11-01"],
+    );
+    // October 2019 in Kansas City, counted from the source file by its local creation date.
+    let mut rdr = csv::Reader::from_path(&sample).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let date = header.iter().position(|h| h == "CREATION DATE").unwrap();
+    let october = rdr
+        .records()
+        .filter(|r| {
+            let r = r.as_ref().unwrap();
+            r[date].starts_with("10/") && r[date].ends_with("/2019")
+        })
+        .count();
+    assert!(
+        out.contains(&format!("{october} requests exported")),
+        "{out}"
+    );
+    let geojson: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("october.geojson")).unwrap())
+            .unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), october);
+
+    // What the CSV says, computed here...
+    let mut rdr = csv::Reader::from_path(dir.path().join("kc.csv")).unwrap();
+    let header = rdr.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let mut by_category = std::collections::BTreeMap::<String, i64>::new();
+    let (mut closed, mut seconds) = (0i64, 0f64);
+    for r in rdr.records() {
+        let r = r.unwrap();
+        *by_category
+            .entry(r[col("category")].to_owned())
+            .or_default() += 1;
+        if !r[col("closed_at")].is_empty() {
+            let at = |c: &str| chrono::DateTime::parse_from_rfc3339(&r[col(c)]).unwrap();
+            closed += 1;
+            seconds += (at("closed_at") - at("created_at")).num_seconds() as f64;
+        }
+    }
+    // ...and what DuckDB reads from the Parquet file.
+    let Some(python) = civic311_testkit::clients_python() else {
+        return;
+    };
+    let query = r#"
+import duckdb, json, sys
+con = duckdb.connect()
+f = sys.argv[1]
+cats = dict(con.execute(f"SELECT category, count(*) FROM '{f}' GROUP BY 1").fetchall())
+closed, secs = con.execute(
+    f"SELECT count(*), sum(epoch(closed_at) - epoch(created_at)) FROM '{f}' WHERE closed_at IS NOT NULL"
+).fetchone()
+types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{f}')").fetchall())
+version = con.execute(
+    f"SELECT decode(value) FROM parquet_kv_metadata('{f}') WHERE decode(key) = 'civic311.exchange_version'"
+).fetchone()[0]
+print(json.dumps({"categories": cats, "closed": closed, "seconds": secs, "types": types, "version": version}))
+"#;
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(query)
+        .arg(dir.path().join("kc.parquet"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let duck: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(duck["categories"], serde_json::json!(by_category));
+    assert_eq!(duck["closed"], closed);
+    let duck_seconds = duck["seconds"].as_f64().unwrap();
+    assert!(
+        (duck_seconds - seconds).abs() < 1.0,
+        "{duck_seconds} vs {seconds}"
+    );
+    assert_eq!(duck["types"]["created_at"], "TIMESTAMP WITH TIME ZONE");
+    assert_eq!(duck["types"]["latitude"], "DOUBLE");
+    assert_eq!(duck["types"]["area:kc-neighborhoods"], "VARCHAR");
+    assert_eq!(duck["version"], "1");
 }

@@ -119,6 +119,7 @@ fn service(complaint: &str, agency: &str) -> Result<Service> {
         attributes: vec![],
         sla: None,
         sla_by_priority: Default::default(),
+        category: None,
         active: true,
     })
 }

@@ -21,6 +21,7 @@ fn service(active: bool) -> Service {
             unit: SlaUnit::CalendarDays,
         }),
         sla_by_priority: Default::default(),
+        category: None,
         active,
     }
 }

@@ -40,11 +40,11 @@ async fn upsert_service_in(conn: &mut Conn, s: &Service) -> Result<()> {
     let sla_amount = s.sla.map(|t| i32::try_from(t.amount).unwrap_or(i32::MAX));
     sqlx::query(
         "INSERT INTO services (code, name, description, service_group, keywords, \
-         department_code, attributes, sla_amount, sla_unit, active, sla_by_priority) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         department_code, attributes, sla_amount, sla_unit, active, sla_by_priority, category) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
          ON CONFLICT (code) DO UPDATE SET name = $2, description = $3, service_group = $4, \
          keywords = $5, department_code = $6, attributes = $7, sla_amount = $8, \
-         sla_unit = $9, active = $10, sla_by_priority = $11",
+         sla_unit = $9, active = $10, sla_by_priority = $11, category = $12",
     )
     .bind(s.code.as_str())
     .bind(&s.name)
@@ -57,6 +57,7 @@ async fn upsert_service_in(conn: &mut Conn, s: &Service) -> Result<()> {
     .bind(s.sla.map(|t| t.unit.as_str()))
     .bind(s.active)
     .bind(Json(&s.sla_by_priority))
+    .bind(s.category.map(|c| c.slug()))
     .execute(&mut *conn)
     .await?;
     Ok(())

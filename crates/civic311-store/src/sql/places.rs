@@ -77,3 +77,11 @@ pub(crate) async fn area_geometries(pool: &Pool) -> Result<Vec<(String, String, 
 pub(crate) async fn area_layers(pool: &Pool) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT id FROM area_layers ORDER BY id").fetch_all(pool).await?)
 }
+
+pub(crate) async fn layers_in_use(pool: &Pool) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM area_layers UNION SELECT DISTINCT layer_id FROM request_areas ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?)
+}

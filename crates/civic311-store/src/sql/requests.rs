@@ -401,6 +401,26 @@ pub(crate) async fn requests(
     Ok(fetch_requests(&mut conn, q, people).await?.into_iter().map(|(_, r)| r).collect())
 }
 
+pub(crate) async fn export_page(
+    pool: &Pool,
+    f: &RequestFilter,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, ServiceRequest)>> {
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    push_filter(&mut q, f);
+    q.push(" AND r.key > ")
+        .push_bind(after)
+        .push(" ORDER BY r.key LIMIT ")
+        .push_bind(i64::from(limit))
+        .push(")")
+        .push(REQUESTS_END);
+    let mut conn = pool.acquire().await?;
+    let mut page = fetch_requests(&mut conn, q, false).await?;
+    page.sort_unstable_by_key(|(key, _)| *key);
+    Ok(page)
+}
+
 pub(crate) async fn duplicate_candidates(
     pool: &Pool,
     c: &crate::duplicates::CandidateQuery,

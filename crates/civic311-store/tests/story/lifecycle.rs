@@ -255,6 +255,7 @@ async fn a_batch_with_a_taken_id_writes_nothing(db: &TestDb) {
             attributes: vec![],
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: true,
         };
         civic311_domain::ServiceRequest::open(id, new, &svc, Actor::System, at(2, 9)).unwrap()

@@ -58,6 +58,7 @@ pub async fn seed_catalog(store: &Store) {
                     unit: SlaUnit::CalendarDays,
                 }),
                 sla_by_priority: Default::default(),
+                category: None,
                 active: true,
             })
             .await

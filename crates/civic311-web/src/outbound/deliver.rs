@@ -7,7 +7,7 @@ use civic311_domain::Backoff;
 use civic311_store::{Attempt, NOTIFICATION_TOPIC, Notification, OutboxMessage, Store, StoreError};
 use serde::Deserialize;
 
-use super::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use super::signing::signed;
 use super::{FieldSystem, Outbound};
 
 /// Messages one round takes at most, and how long it holds them.
@@ -172,17 +172,12 @@ async fn post(
     idempotency_key: &str,
     payload: &str,
 ) -> Result<Option<String>, Failure> {
-    let timestamp = Utc::now().timestamp();
-    let response = client
+    let request = client
         .post(&system.endpoint)
         .timeout(system.timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", idempotency_key)
-        .header(TIMESTAMP_HEADER, timestamp)
-        .header(
-            SIGNATURE_HEADER,
-            sign(&system.secret, timestamp, payload.as_bytes()),
-        )
+        .header("idempotency-key", idempotency_key);
+    let response = signed(request, &system.secret, payload.as_bytes())
         .body(payload.to_owned())
         .send()
         .await

@@ -48,10 +48,6 @@ impl FieldSystems {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|s| s.name.as_str())
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Everywhere the outbox delivers to.

@@ -2,13 +2,12 @@
 //! for the state of every order it has an id for and compares it with ours and with the
 //! request's status.
 
-use chrono::Utc;
 use civic311_domain::WorkOrderState;
 use civic311_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::FieldSystem;
-use super::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use super::signing::signed;
 
 /// One work order whose state differs between the field system and us.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,15 +101,14 @@ async fn ask(
     external_id: &str,
 ) -> Result<Option<String>, String> {
     let url = format!("{}/{external_id}", system.endpoint.trim_end_matches('/'));
-    let timestamp = Utc::now().timestamp();
-    let response = client
-        .get(&url)
-        .timeout(system.timeout)
-        .header(TIMESTAMP_HEADER, timestamp)
-        .header(SIGNATURE_HEADER, sign(&system.secret, timestamp, b""))
-        .send()
-        .await
-        .map_err(|e| format!("could not ask the field system: {e}"))?;
+    let response = signed(
+        client.get(&url).timeout(system.timeout),
+        &system.secret,
+        b"",
+    )
+    .send()
+    .await
+    .map_err(|e| format!("could not ask the field system: {e}"))?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }

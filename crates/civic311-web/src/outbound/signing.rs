@@ -28,6 +28,18 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// Adds the timestamp and signature headers for `body`, signed now with `secret`.
+pub fn signed(
+    builder: reqwest::RequestBuilder,
+    secret: &str,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
+    let timestamp = chrono::Utc::now().timestamp();
+    builder
+        .header(TIMESTAMP_HEADER, timestamp)
+        .header(SIGNATURE_HEADER, sign(secret, timestamp, body))
+}
+
 /// Checks a received request's signature; the reason when it is refused.
 pub fn verify(
     secret: &str,

@@ -2,7 +2,6 @@
 //! one at intake, a full day is refused with nothing filed, and the booking moves and cancels.
 
 use civic311_domain::AppointmentSchedule;
-use civic311_store::KeyRole;
 use civic311_testkit::{TestDb, both_backends};
 use serde_json::{Value, json};
 
@@ -24,11 +23,7 @@ async fn residents_pick_a_day_and_staff_move_it(db: &TestDb) {
     ))
     .unwrap();
     app.store.set_appointment_schedule(&schedule).await.unwrap();
-    let key = app
-        .store
-        .issue_api_key_with_role("agent-sue", KeyRole::Staff, chrono::Utc::now())
-        .await
-        .unwrap();
+    let key = app.staff_key("agent-sue").await;
 
     let (status, slots) = app
         .get_json(&format!("/api/v1/appointments/slots?service_code={code}"))
@@ -93,16 +88,9 @@ async fn residents_pick_a_day_and_staff_move_it(db: &TestDb) {
         "refused filings leave nothing behind"
     );
 
-    let post = |path: &str, body: Value| {
-        let req = app
-            .client
-            .post(format!("{}/api/v1/staff/requests/{id}/{path}", app.base))
-            .bearer_auth(&key)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
+    let post = async |path: &str, body: Value| {
+        app.post_as(&key, &format!("/api/v1/staff/requests/{id}/{path}"), body)
+            .await
     };
     let (status, moved) = post(
         "appointment",

@@ -15,30 +15,7 @@ use crate::open311::Open311App;
 
 both_backends!(georeport_and_civicbot_use_the_server);
 
-/// The Python of `.venv-clients` (or `CIVIC311_CLIENTS_PYTHON`); `None`, said loudly, when
-/// there is none and `CIVIC311_REQUIRE_CLIENTS` is not 1.
-pub fn python() -> Option<PathBuf> {
-    let found = match std::env::var("CIVIC311_CLIENTS_PYTHON") {
-        Ok(p) => Some(PathBuf::from(p)),
-        Err(_) => {
-            let venv =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-clients/bin/python");
-            venv.exists().then_some(venv)
-        }
-    };
-    if found.is_none() {
-        assert_ne!(
-            std::env::var("CIVIC311_REQUIRE_CLIENTS").as_deref(),
-            Ok("1"),
-            "CIVIC311_REQUIRE_CLIENTS=1 but there is no .venv-clients"
-        );
-        eprintln!(
-            "\n*** SKIPPED: no .venv-clients with georeport, civicbot and schemathesis; run \
-             scripts/test to create it.\n"
-        );
-    }
-    found
-}
+pub use civic311_testkit::clients_python as python;
 
 async fn georeport_and_civicbot_use_the_server(db: &TestDb) {
     let Some(python) = python() else { return };

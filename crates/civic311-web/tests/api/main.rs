@@ -13,7 +13,8 @@ mod staff;
 
 use std::path::PathBuf;
 
-use civic311_store::Store;
+use civic311_domain::ServiceRequest;
+use civic311_store::{KeyRole, Page, RequestFilter, Store};
 use civic311_testkit::TestDb;
 use civic311_web::AppState;
 use civic311_web::open311::Open311Config;
@@ -82,5 +83,51 @@ impl TestApp {
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let resp = self.get(path).await;
         (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// A new staff key for `name`.
+    pub async fn staff_key(&self, name: &str) -> String {
+        self.store
+            .issue_api_key_with_role(name, KeyRole::Staff, chrono::Utc::now())
+            .await
+            .unwrap()
+    }
+
+    /// The first `n` open requests of the store, as the public list orders them.
+    pub async fn open_requests(&self, n: u32) -> Vec<ServiceRequest> {
+        let filter = RequestFilter {
+            states: vec!["open"],
+            ..Default::default()
+        };
+        let page = Page {
+            limit: n,
+            offset: 0,
+        };
+        self.store.public_requests(&filter, page).await.unwrap()
+    }
+
+    /// Sends `body` (JSON) to `path` with `key` as bearer when given: (status, JSON answer).
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// POSTs JSON to `path` as the holder of `key`.
+    pub async fn post_as(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
+        self.send_as(reqwest::Method::POST, path, Some(key), Some(&body))
+            .await
     }
 }

@@ -97,6 +97,7 @@ pub fn pothole_service() -> Service {
             unit: SlaUnit::CalendarDays,
         }),
         sla_by_priority: Default::default(),
+        category: None,
         active: true,
     }
 }

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use civic311_domain::{Backoff, EventKind, ServiceRequestId, WorkOrderState};
-use civic311_store::{KeyRole, Page, RequestFilter};
+
 use civic311_testkit::{TestDb, both_backends};
 use civic311_web::AppState;
 use civic311_web::open311::Open311Config;
@@ -143,39 +143,16 @@ async fn work_orders_reach_a_failing_receiver_once_each(db: &TestDb) {
     )
     .await;
     let now = chrono::Utc::now();
-    let key = app
-        .store
-        .issue_api_key_with_role("agent-ken", KeyRole::Staff, now)
-        .await
-        .unwrap();
-    let open = app
-        .store
-        .public_requests(
-            &RequestFilter {
-                states: vec!["open"],
-                ..Default::default()
-            },
-            Page {
-                limit: 14,
-                offset: 0,
-            },
+    let key = app.staff_key("agent-ken").await;
+    let open = app.open_requests(14).await;
+    assert_eq!(open.len(), 14);
+    let ask = async |id: &ServiceRequestId, body: Value| {
+        app.post_as(
+            &key,
+            &format!("/api/v1/staff/requests/{id}/work-orders"),
+            body,
         )
         .await
-        .unwrap();
-    assert_eq!(open.len(), 14);
-    let ask = |id: &ServiceRequestId, body: Value| {
-        let req = app
-            .client
-            .post(format!(
-                "{}/api/v1/staff/requests/{id}/work-orders",
-                app.base
-            ))
-            .bearer_auth(&key)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
     };
     // An unknown system and a missing key are refused before anything is written.
     let (status, body) = ask(&open[0].id, json!({ "system": "nope" })).await;
@@ -462,26 +439,8 @@ async fn every_reporter_hears_when_the_parent_closes(db: &TestDb) {
 
     let app = TestApp::with_sample(db).await;
     let now = chrono::Utc::now();
-    let key = app
-        .store
-        .issue_api_key_with_role("agent-lou", KeyRole::Staff, now)
-        .await
-        .unwrap();
-    let sample = app
-        .store
-        .public_requests(
-            &RequestFilter {
-                states: vec!["open"],
-                ..Default::default()
-            },
-            Page {
-                limit: 1,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap()
-        .remove(0);
+    let key = app.staff_key("agent-lou").await;
+    let sample = app.open_requests(1).await.remove(0);
     let report = |email: Option<&str>, phone: Option<&str>, contact: bool| NewServiceRequest {
         service_code: sample.service_code.clone(),
         description: Some("Pothole in front of the school".into()),
@@ -514,13 +473,10 @@ async fn every_reporter_hears_when_the_parent_closes(db: &TestDb) {
             .unwrap();
         ids.push(r.id);
     }
-    let staff_post = |id: &ServiceRequestId, path: &str, body: Value| {
-        let req = app
-            .client
-            .post(format!("{}/api/v1/staff/requests/{id}/{path}", app.base))
-            .bearer_auth(&key)
-            .json(&body);
-        async move { req.send().await.unwrap().status().as_u16() }
+    let staff_post = async |id: &ServiceRequestId, path: &str, body: Value| {
+        app.post_as(&key, &format!("/api/v1/staff/requests/{id}/{path}"), body)
+            .await
+            .0
     };
     for child in &ids[1..] {
         assert_eq!(

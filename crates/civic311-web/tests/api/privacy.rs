@@ -33,6 +33,7 @@ async fn public_outputs_carry_no_personal_data(db: &TestDb) {
             attributes: vec![],
             sla: None,
             sla_by_priority: Default::default(),
+            category: None,
             active: true,
         })
         .await

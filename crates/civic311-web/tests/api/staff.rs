@@ -2,8 +2,9 @@
 //! stale versions refused, duplicates merged and counted.
 
 use civic311_domain::{Actor, Consent, EventKind, NewServiceRequest, Requester};
-use civic311_store::{KeyRole, Page, RequestFilter};
+
 use civic311_testkit::{TestDb, both_backends};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::TestApp;
@@ -13,28 +14,10 @@ both_backends!(staff_change_requests_and_everyone_else_is_refused);
 async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
     let app = TestApp::with_sample(db).await;
     let now = chrono::Utc::now();
-    let staff = app
-        .store
-        .issue_api_key_with_role("agent-jane", KeyRole::Staff, now)
-        .await
-        .unwrap();
+    let staff = app.staff_key("agent-jane").await;
     let client = app.store.issue_api_key("fixmystreet", now).await.unwrap();
     // An open sample request, filed again by a resident who left an e-mail address.
-    let page = Page {
-        limit: 50,
-        offset: 0,
-    };
-    let open = app
-        .store
-        .public_requests(
-            &RequestFilter {
-                states: vec!["open"],
-                ..Default::default()
-            },
-            page,
-        )
-        .await
-        .unwrap();
+    let open = app.open_requests(50).await;
     let sample = &open[0];
     let again = |email: &str| NewServiceRequest {
         service_code: sample.service_code.clone(),
@@ -63,41 +46,16 @@ async fn staff_change_requests_and_everyone_else_is_refused(db: &TestDb) {
         .create_request(again("bob@example.org"), Actor::Resident, now)
         .await
         .unwrap();
-    let url = |path: &str| format!("{}/api/v1/staff/requests/{}{path}", app.base, r.id);
-    let send = |path: &str, key: Option<&str>, body: Value| {
-        let mut req = app.client.post(url(path)).json(&body);
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        async move {
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json::<Value>().await.unwrap())
-        }
+    let url = |path: &str| format!("/api/v1/staff/requests/{}{path}", r.id);
+    let send = async |path: &str, key: Option<&str>, body: Value| {
+        app.send_as(Method::POST, &url(path), key, Some(&body))
+            .await
     };
-    let show = |key: Option<&str>| {
-        let mut req = app.client.get(url(""));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
-    };
+    let show = async |key: Option<&str>| app.send_as(Method::GET, &url(""), key, None).await;
 
     // An agent takes a third call about it: filed, and the earlier reports are suggested.
-    let intake = |key: &str, body: Value| {
-        let req = app
-            .client
-            .post(format!("{}/api/v1/staff/requests", app.base))
-            .bearer_auth(key)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
-    };
+    let intake =
+        async |key: &str, body: Value| app.post_as(key, "/api/v1/staff/requests", body).await;
     let point = sample.location.point.unwrap();
     let call = json!({
         "service_code": sample.service_code.as_str(),
@@ -323,23 +281,10 @@ both_backends!(staff_manage_the_catalog_in_versions);
 async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
     let app = TestApp::with_sample(db).await;
     let now = chrono::Utc::now();
-    let staff = app
-        .store
-        .issue_api_key_with_role("supervisor-amy", KeyRole::Staff, now)
-        .await
-        .unwrap();
+    let staff = app.staff_key("supervisor-amy").await;
     let client = app.store.issue_api_key("fixmystreet", now).await.unwrap();
-    let url = format!("{}/api/v1/staff/catalog", app.base);
-    let catalog: Value = app
-        .client
-        .get(&url)
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = "/api/v1/staff/catalog";
+    let (_, catalog) = app.send_as(Method::GET, url, Some(&staff), None).await;
     assert_eq!(catalog["version"], 0);
     let mut service = catalog["services"][0].clone();
     let code = service["code"].as_str().unwrap().to_owned();
@@ -349,13 +294,8 @@ async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
     service["name"] = json!("Renamed by the API");
     service["sla"] = json!({ "amount": 2, "unit": "business_days" });
     service["sla_by_priority"] = json!({ "urgent": { "amount": 1, "unit": "calendar_days" } });
-    let put = |key: &str, body: Value| {
-        let req = app.client.put(&url).bearer_auth(key).json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
-    };
+    let put =
+        async |key: &str, body: Value| app.send_as(Method::PUT, url, Some(key), Some(&body)).await;
     let (status, _) = put(&client, json!({ "services": [service.clone()] })).await;
     assert_eq!(status, 403);
     let (status, saved) = put(&staff, json!({ "services": [service.clone()] })).await;
@@ -386,16 +326,9 @@ async fn staff_manage_the_catalog_in_versions(db: &TestDb) {
     )
     .await;
     assert_eq!(status, 400, "{refused}");
-    let versions: Value = app
-        .client
-        .get(format!("{url}/versions"))
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, versions) = app
+        .send_as(Method::GET, &format!("{url}/versions"), Some(&staff), None)
+        .await;
     assert_eq!(versions["versions"][0]["saved_by"], "supervisor-amy");
     assert_eq!(versions["versions"].as_array().unwrap().len(), 1);
 
@@ -447,46 +380,15 @@ both_backends!(follow_ups_and_attachments);
 /// they did; attachments are checked by content, and internal ones never reach the public.
 async fn follow_ups_and_attachments(db: &TestDb) {
     let app = TestApp::with_sample(db).await;
-    let now = chrono::Utc::now();
-    let key = app
-        .store
-        .issue_api_key_with_role("cso-kim", KeyRole::Staff, now)
-        .await
-        .unwrap();
-    let open = app
-        .store
-        .public_requests(
-            &RequestFilter {
-                states: vec!["open"],
-                ..Default::default()
-            },
-            Page {
-                limit: 3,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
-    let post = |path: String, body: Value| {
-        let req = app
-            .client
-            .post(format!("{}/api/v1/staff/{path}", app.base))
-            .bearer_auth(&key)
-            .json(&body);
-        async move {
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-        }
+    let key = app.staff_key("cso-kim").await;
+    let open = app.open_requests(3).await;
+    let post = async |path: String, body: Value| {
+        app.post_as(&key, &format!("/api/v1/staff/{path}"), body)
+            .await
     };
-    let queue = |state: &'static str| {
-        let req = app
-            .client
-            .get(format!(
-                "{}/api/v1/staff/follow-ups?state={state}",
-                app.base
-            ))
-            .bearer_auth(&key);
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    let queue = async |state: &'static str| {
+        let path = format!("/api/v1/staff/follow-ups?state={state}");
+        app.send_as(Method::GET, &path, Some(&key), None).await.1
     };
     let (a, b, c) = (&open[0].id, &open[1].id, &open[2].id);
     // Closed without finding it, and closed then reopened: both queue themselves.

@@ -1,0 +1,178 @@
+//! Reads exchange-format CSV back into [`Record`]s, row by row: a bad cell rejects its row with
+//! the line and column, never the file; a file of a newer version is refused as a whole.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+
+use crate::record::{AREA_PREFIX, COLUMNS, Record, VERSION};
+
+/// A row that cannot be read: where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line where the record starts (the header is line 1).
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("not an exchange file: {0}")]
+    NotExchange(String),
+    #[error("could not read the file: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+pub struct Reader<R: Read> {
+    csv: csv::Reader<R>,
+    index: HashMap<String, usize>,
+    layers: Vec<(String, usize)>,
+    record: csv::StringRecord,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the header; refuses files without the version 1 columns.
+    pub fn new(input: R) -> Result<Reader<R>, FileError> {
+        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        let header = csv.headers()?.clone();
+        let index: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_owned(), i))
+            .collect();
+        let missing: Vec<&str> = ["exchange_version", "request_id", "service_code", "status"]
+            .into_iter()
+            .chain(["priority", "channel", "created_at", "updated_at"])
+            .filter(|c| !index.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(FileError::NotExchange(format!(
+                "missing column(s) {} (docs/EXCHANGE.md lists the columns of version {VERSION})",
+                missing.join(", ")
+            )));
+        }
+        let unknown: Vec<&str> = header
+            .iter()
+            .filter(|h| !h.starts_with(AREA_PREFIX) && !COLUMNS.iter().any(|(c, _)| c == h))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(FileError::NotExchange(format!(
+                "unknown column(s) {}: not version {VERSION} of the exchange format",
+                unknown.join(", ")
+            )));
+        }
+        let layers = header
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| Some((h.strip_prefix(AREA_PREFIX)?.to_owned(), i)))
+            .collect();
+        Ok(Reader {
+            csv,
+            index,
+            layers,
+            record: csv::StringRecord::new(),
+        })
+    }
+
+    /// The next row, with the line it starts on: a record, a row error, or `None` at the end.
+    pub fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+        match self.csv.read_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => Some((self.record.position().map_or(0, |p| p.line()), self.parse())),
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let reason = e.to_string();
+                // A malformed record (a field count that differs): reject it and go on.
+                Some((
+                    line,
+                    Err(RowError {
+                        line,
+                        column: None,
+                        reason,
+                    }),
+                ))
+            }
+        }
+    }
+
+    fn parse(&self) -> Result<Record, RowError> {
+        let line = self.record.position().map_or(0, |p| p.line());
+        let err = |column: &str, reason: String| RowError {
+            line,
+            column: Some(column.to_owned()),
+            reason,
+        };
+        let cell = |name: &str| -> Option<&str> {
+            self.index
+                .get(name)
+                .and_then(|&i| self.record.get(i))
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &str| cell(name).ok_or_else(|| err(name, "is empty".to_owned()));
+        let time = |name: &str| -> Result<Option<DateTime<Utc>>, RowError> {
+            cell(name)
+                .map(|v| {
+                    DateTime::parse_from_rfc3339(v)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| err(name, format!("{v:?} is not an RFC 3339 time: {e}")))
+                })
+                .transpose()
+        };
+        let float = |name: &str| -> Result<Option<f64>, RowError> {
+            cell(name)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| err(name, format!("{v:?} is not a number")))
+                })
+                .transpose()
+        };
+        let version: i64 = required("exchange_version")?
+            .parse()
+            .map_err(|_| err("exchange_version", "is not a number".to_owned()))?;
+        if version != VERSION {
+            return Err(err(
+                "exchange_version",
+                format!("version {version}: this civic311 reads version {VERSION}"),
+            ));
+        }
+        let owned = |name: &str| cell(name).map(str::to_owned);
+        Ok(Record {
+            version,
+            city: cell("city").unwrap_or_default().to_owned(),
+            request_id: required("request_id")?.to_owned(),
+            category: match cell("category") {
+                Some(c) => c.parse().map_err(|e| err("category", format!("{e}")))?,
+                None => civic311_domain::StandardCategory::Other,
+            },
+            service_code: required("service_code")?.to_owned(),
+            service_name: owned("service_name"),
+            service_group: owned("service_group"),
+            department: owned("department"),
+            department_name: owned("department_name"),
+            status: required("status")?.to_owned(),
+            closure_reason: owned("closure_reason"),
+            priority: required("priority")?.to_owned(),
+            channel: required("channel")?.to_owned(),
+            created_at: time("created_at")?.ok_or_else(|| err("created_at", "is empty".into()))?,
+            updated_at: time("updated_at")?.ok_or_else(|| err("updated_at", "is empty".into()))?,
+            closed_at: time("closed_at")?,
+            due_at: time("due_at")?,
+            latitude: float("latitude")?,
+            longitude: float("longitude")?,
+            address: owned("address"),
+            zip: owned("zip"),
+            description: owned("description"),
+            duplicate_of: owned("duplicate_of"),
+            areas: self
+                .layers
+                .iter()
+                .map(|(layer, i)| {
+                    let area = self.record.get(*i).filter(|v| !v.is_empty());
+                    (layer.clone(), area.map(str::to_owned))
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,193 @@
+//! Imports an exchange-format CSV (docs/EXCHANGE.md), another city's or our own export: every
+//! column comes back as it went out, so exporting, importing into an empty store and exporting
+//! again gives the same file. Services unknown here are created with the file's name, group and
+//! standard category; areas are kept by id, and layers loaded here place the rest by point.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+use civic311_domain::{
+    AreaId, AreaRef, Channel, Department, DepartmentCode, HistoricalRequest, LatLong, LayerId,
+    Location, Priority, RequestEvent, Service, ServiceCode, ServiceRequest, ServiceRequestId,
+    Status,
+};
+use civic311_exchange::Record;
+use civic311_exchange::read::{FileError, Reader};
+use civic311_store::Store;
+
+use crate::csv_import::{BATCH, place, write};
+use crate::{ImportError, ImportReport};
+
+/// The actor name events carry: `import:exchange:CITY`.
+fn source(city: &str) -> String {
+    if city.is_empty() {
+        "exchange".to_owned()
+    } else {
+        format!("exchange:{city}")
+    }
+}
+
+pub async fn import_file(store: &Store, path: &Path) -> Result<ImportReport, ImportError> {
+    let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    import_reader(store, std::io::BufReader::new(file), &shown).await
+}
+
+pub async fn import_reader(
+    store: &Store,
+    input: impl Read,
+    shown: &str,
+) -> Result<ImportReport, ImportError> {
+    let format = |reason: String| ImportError::Format {
+        path: shown.to_owned(),
+        reason,
+    };
+    let mut reader = Reader::new(input).map_err(|e| match e {
+        FileError::NotExchange(reason) => format(reason),
+        FileError::Csv(e) => format(e.to_string()),
+    })?;
+    let areas = store.area_index().await?;
+    let mut report = ImportReport::default();
+    let mut seen_services = HashSet::new();
+    // Departments already here keep their names and contacts.
+    let mut seen_departments: HashSet<DepartmentCode> = store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    let mut batch: Vec<(ServiceRequest, Vec<RequestEvent>)> = Vec::with_capacity(BATCH);
+    let mut source_name = None;
+    let mut row_no = 0;
+    while let Some((line, next)) = reader.next_record() {
+        row_no += 1;
+        report.rows_read += 1;
+        let record = match next {
+            Ok(r) => r,
+            Err(e) => {
+                report.reject(row_no, e.line, e.column.as_deref(), e.reason);
+                continue;
+            }
+        };
+        let source = source_name
+            .get_or_insert_with(|| source(&record.city))
+            .clone();
+        let (mut request, events, service, department) = match convert(&record, &source) {
+            Ok(converted) => converted,
+            Err((column, reason)) => {
+                report.reject(row_no, line, Some(column), reason);
+                continue;
+            }
+        };
+        place(&areas, &mut request);
+        if let Some(d) = department.filter(|d| seen_departments.insert(d.code.clone())) {
+            store.upsert_department(&d).await?;
+            report.departments += 1;
+        }
+        if seen_services.insert(service.code.clone()) {
+            if store.service(&service.code).await?.is_none() {
+                store.upsert_service(&service).await?;
+            }
+            report.services += 1;
+        }
+        batch.push((request, events));
+        if batch.len() == BATCH {
+            let source = source_name.clone().unwrap_or_default();
+            write(store, &mut batch, &source, &mut report).await?;
+        }
+    }
+    let source = source_name.unwrap_or_default();
+    write(store, &mut batch, &source, &mut report).await?;
+    Ok(report)
+}
+
+type Converted = (
+    ServiceRequest,
+    Vec<RequestEvent>,
+    Service,
+    Option<Department>,
+);
+
+fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)> {
+    let bad = |column: &'static str| move |e: civic311_domain::DomainError| (column, e.to_string());
+    let service_code = ServiceCode::parse(r.service_code.as_str()).map_err(bad("service_code"))?;
+    let department = r
+        .department
+        .as_deref()
+        .map(DepartmentCode::parse)
+        .transpose()
+        .map_err(bad("department"))?;
+    let point = match (r.latitude, r.longitude) {
+        (Some(lat), Some(long)) => Some(LatLong::new(lat, long).map_err(bad("latitude"))?),
+        (None, None) => None,
+        _ => return Err(("longitude", "latitude and longitude go together".to_owned())),
+    };
+    let mut areas = Vec::new();
+    for (layer, area) in &r.areas {
+        if let Some(area) = area {
+            areas.push(AreaRef {
+                layer: LayerId::parse(layer.as_str()).map_err(bad("area"))?,
+                area: AreaId::parse(area.as_str()).map_err(bad("area"))?,
+            });
+        }
+    }
+    let history = HistoricalRequest {
+        id: ServiceRequestId::parse(r.request_id.as_str()).map_err(bad("request_id"))?,
+        service_code: service_code.clone(),
+        status: Status::parse(&r.status, r.closure_reason.as_deref()).map_err(bad("status"))?,
+        priority: Priority::parse(&r.priority).map_err(bad("priority"))?,
+        description: r.description.clone(),
+        location: Location {
+            point,
+            address: r.address.clone(),
+            address_id: None,
+            zip: r.zip.clone(),
+            areas,
+        },
+        channel: Channel::parse(&r.channel).map_err(bad("channel"))?,
+        department: department.clone(),
+        assignee: None,
+        due_at: r.due_at,
+        created_at: r.created_at,
+        closed_at: r.closed_at,
+    };
+    let (mut request, events) =
+        ServiceRequest::from_history(history, source).map_err(bad("status"))?;
+    request.updated_at = r.updated_at;
+    request.parent_id = r
+        .duplicate_of
+        .as_deref()
+        .map(ServiceRequestId::parse)
+        .transpose()
+        .map_err(bad("duplicate_of"))?;
+    let service = Service {
+        code: service_code,
+        name: r
+            .service_name
+            .clone()
+            .unwrap_or_else(|| r.service_code.clone()),
+        description: None,
+        group: r.service_group.clone(),
+        keywords: vec![],
+        department: department.clone(),
+        attributes: vec![],
+        sla: None,
+        sla_by_priority: Default::default(),
+        category: Some(r.category),
+        active: true,
+    };
+    let department = department.map(|code| Department {
+        name: r
+            .department_name
+            .clone()
+            .unwrap_or_else(|| code.to_string()),
+        code,
+        email: None,
+        phone: None,
+    });
+    Ok((request, events, service, department))
+}
