@@ -328,3 +328,63 @@ async fn a_newer_version_or_a_foreign_file_is_refused_with_the_reason() {
     peer.finish().await;
     db.finish().await;
 }
+
+both_backends!(area_ids_join_census_tables_without_guessing);
+
+/// Kansas City's ACS 2019 table by neighborhood joins the exported area column on its own id:
+/// every neighborhood of the layer and every exported request's neighborhood has its row.
+async fn area_ids_join_census_tables_without_guessing(db: &TestDb) {
+    let (hoods, _) = civic311_import::areas::read_geojson_file(
+        &testdata("kansas-city/neighborhoods.geojson"),
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )
+    .unwrap();
+    let layer = LayerId::parse("kc-neighborhoods").unwrap();
+    db.store
+        .upsert_areas(&layer, "Kansas City neighborhoods", &hoods)
+        .await
+        .unwrap();
+    load_sample(&db.store).await;
+    let mut acs = csv::Reader::from_path(testdata(
+        "kansas-city/neighborhoods_socioeconomic_acs2019.csv",
+    ))
+    .unwrap();
+    let census: std::collections::HashSet<String> =
+        acs.records().map(|r| r.unwrap()[0].to_owned()).collect();
+    let layer_ids: Vec<String> = db
+        .store
+        .area_counts(&layer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(layer_ids.len(), 240);
+    assert!(layer_ids.iter().all(|id| census.contains(id)));
+    let text = export_to_string(
+        &db.store,
+        Format::Csv,
+        RequestFilter::default(),
+        Scrub::default(),
+    )
+    .await;
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "area:kc-neighborhoods")
+        .unwrap();
+    let (mut joined, mut placed) = (0, 0);
+    for r in reader.records() {
+        let r = r.unwrap();
+        if !r[col].is_empty() {
+            placed += 1;
+            joined += usize::from(census.contains(&r[col]));
+        }
+    }
+    assert!(placed > 4_000, "{placed} requests in a neighborhood");
+    assert_eq!(joined, placed, "every placed request joins its census row");
+}

@@ -45,6 +45,37 @@ impl Store {
         Ok(areas)
     }
 
+    /// Places the stored requests that have a point but no area in `layer`, by `index` (a layer
+    /// loaded after the requests): returns how many were placed. Pages of 10,000, each in its
+    /// own transaction, so a long run can be stopped and run again.
+    pub async fn place_stored_requests(&self, layer: &LayerId, index: &AreaIndex) -> Result<u64> {
+        let mut after = i64::MIN;
+        let mut placed_total = 0;
+        loop {
+            let page: Vec<(i64, f64, f64)> =
+                dispatch!(self, read, unplaced(layer.as_str(), after, 10_000))?;
+            let Some(&(last, _, _)) = page.last() else {
+                return Ok(placed_total);
+            };
+            after = last;
+            let placed: Vec<(i64, String)> = page
+                .iter()
+                .filter_map(|&(key, lat, long)| {
+                    let point = civic311_domain::LatLong::new(lat, long).ok()?;
+                    let hit = index
+                        .locate(point)
+                        .into_iter()
+                        .find(|a| &a.layer == layer)?;
+                    Some((key, hit.area.to_string()))
+                })
+                .collect();
+            if !placed.is_empty() {
+                dispatch!(self, write, add_request_areas(layer.as_str(), &placed))?;
+            }
+            placed_total += placed.len() as u64;
+        }
+    }
+
     /// The ids of the loaded area layers.
     pub async fn area_layers(&self) -> Result<Vec<String>> {
         dispatch!(self, read, area_layers())

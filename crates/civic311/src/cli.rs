@@ -720,6 +720,10 @@ async fn import(store: &Store, source: ImportSource) -> Result<()> {
                 "layer {layer}: {} areas loaded, {skipped} features without a usable id left out",
                 areas.len()
             );
+            // Requests stored before the layer came are placed in it now.
+            let index = store.area_index().await?;
+            let placed = store.place_stored_requests(&layer_id, &index).await?;
+            println!("{placed} stored requests placed in {layer} by their coordinates");
             Ok(())
         }
         ImportSource::Csv {

@@ -719,6 +719,36 @@ fn area_layers_load_and_imports_are_placed_by_point_in_polygon() {
         "{agree} of {} placed in the neighborhood the source names",
         expected.len()
     );
+
+    // A layer loaded after the requests places the stored ones: the same polygons under another
+    // id place exactly the requests the import placed.
+    let (ok, out, err) = cli(&[
+        "import",
+        "areas",
+        hoods,
+        "--layer",
+        "kc-neighborhoods-again",
+        "--id-property",
+        "nbhid",
+        "--skip",
+        "0",
+    ]);
+    let in_layer: usize = rt.block_on(async {
+        let store = civic311_store::Store::open(&civic311_store::DatabaseUrl::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let layer = civic311_domain::LayerId::parse("kc-neighborhoods").unwrap();
+        let counts = store.area_counts(&layer).await.unwrap();
+        store.close().await;
+        counts.iter().map(|(_, _, n)| *n as usize).sum()
+    });
+    assert!(in_layer > 4_000, "{in_layer}");
+    assert!(
+        ok && out.contains(&format!(
+            "{in_layer} stored requests placed in kc-neighborhoods-again"
+        )),
+        "{out}{err}"
+    );
 }
 
 #[test]
