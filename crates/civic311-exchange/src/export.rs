@@ -8,7 +8,7 @@ use civic311_domain::privacy::Scrub;
 use civic311_domain::{Service, ServiceCode};
 use civic311_store::{RequestFilter, Store, StoreError};
 
-use crate::record::{self, Kind, Record, VERSION, Value};
+use crate::record::{self, Record, VERSION, Value};
 
 /// Requests read from the store per query.
 pub const PAGE: u32 = 5_000;
@@ -29,11 +29,6 @@ impl Format {
             "parquet" => Some(Format::Parquet),
             _ => None,
         }
-    }
-
-    /// Whether this build can write it (Parquet needs the `parquet` feature).
-    pub fn available(self) -> bool {
-        self != Format::Parquet || cfg!(feature = "parquet")
     }
 }
 
@@ -96,7 +91,7 @@ pub async fn export(
     let layers = store.layers_in_use().await?;
     let mut sink: Box<dyn Sink> = match options.format {
         Format::Csv => Box::new(CsvSink::new(out, &layers)?),
-        Format::GeoJson => Box::new(GeoJsonSink::new(out, &layers)?),
+        Format::GeoJson => Box::new(GeoJsonSink::new(out)?),
         #[cfg(feature = "parquet")]
         Format::Parquet => Box::new(crate::parquet_sink::ParquetSink::new(out, &layers)?),
         #[cfg(not(feature = "parquet"))]
@@ -182,7 +177,7 @@ struct GeoJsonSink<W: Write> {
 }
 
 impl<W: Write> GeoJsonSink<W> {
-    fn new(out: W, _layers: &[String]) -> Result<Self, ExportError> {
+    fn new(out: W) -> Result<Self, ExportError> {
         let mut out = std::io::BufWriter::new(out);
         write!(
             out,
@@ -195,18 +190,17 @@ impl<W: Write> GeoJsonSink<W> {
 impl<W: Write> Sink for GeoJsonSink<W> {
     fn push(&mut self, record: &Record) -> Result<(), ExportError> {
         let mut properties = serde_json::Map::new();
-        for (value, (name, kind)) in record.values().iter().zip(record::COLUMNS) {
+        for (value, (name, _)) in record.values().iter().zip(record::COLUMNS) {
+            // The point is the geometry.
             if matches!(*name, "latitude" | "longitude") {
                 continue;
             }
-            let json = match (value, kind) {
-                (Value::Int(n), _) => serde_json::json!(n),
-                (Value::Float(Some(f)), _) => serde_json::json!(f),
-                (other, _) => other
+            let json = match value {
+                Value::Int(n) => serde_json::json!(n),
+                other => other
                     .text()
                     .map_or(serde_json::Value::Null, serde_json::Value::String),
             };
-            debug_assert!(*kind != Kind::Int || json.is_number());
             properties.insert((*name).to_owned(), json);
         }
         for (layer, area) in &record.areas {

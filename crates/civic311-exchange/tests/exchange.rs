@@ -54,6 +54,29 @@ async fn export_to_string(
     String::from_utf8(bytes).unwrap()
 }
 
+/// Every request, as CSV, nothing scrubbed beyond what always is.
+async fn export_all(store: &Store) -> String {
+    export_to_string(
+        store,
+        Format::Csv,
+        RequestFilter::default(),
+        Scrub::default(),
+    )
+    .await
+}
+
+/// A CSV export's header and rows.
+fn table(text: &str) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let rows = reader.records().map(Result::unwrap).collect();
+    (header, rows)
+}
+
+fn column(header: &csv::StringRecord, name: &str) -> usize {
+    header.iter().position(|h| h == name).unwrap()
+}
+
 async fn load_sample(store: &Store) -> u64 {
     let report =
         civic311_import::kansas_city::import_file(store, &testdata("kansas-city/kc311_sample.csv"))
@@ -69,23 +92,15 @@ both_backends!(our_export_imports_back_with_nothing_lost);
 /// Importing the file again changes nothing.
 async fn our_export_imports_back_with_nothing_lost(db: &TestDb) {
     let rows = load_sample(&db.store).await;
-    let first = export_to_string(
-        &db.store,
-        Format::Csv,
-        RequestFilter::default(),
-        Scrub::default(),
-    )
-    .await;
-    let mut reader = csv::Reader::from_reader(first.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let first = export_all(&db.store).await;
+    let (header, records) = table(&first);
     assert_eq!(records.len() as u64, rows);
     assert!(
         header.iter().any(|h| h == "area:kc-neighborhoods")
             && header.iter().any(|h| h == "area:kc-council-districts"),
         "{header:?}"
     );
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let col = |name: &str| column(&header, name);
     // The first sample row, as the source has it: 11/16/2019 02:55 PM in Kansas City is 20:55 UTC.
     let row = records
         .iter()
@@ -117,13 +132,7 @@ async fn our_export_imports_back_with_nothing_lost(db: &TestDb) {
         &report.rejected[..3.min(report.rejected.len())]
     );
     assert_eq!(report.imported, rows);
-    let second = export_to_string(
-        &peer.store,
-        Format::Csv,
-        RequestFilter::default(),
-        Scrub::default(),
-    )
-    .await;
+    let second = export_all(&peer.store).await;
     if first != second {
         let diff = first
             .lines()
@@ -154,7 +163,7 @@ both_backends!(filters_select_what_the_store_selects);
 
 async fn filters_select_what_the_store_selects(db: &TestDb) {
     load_sample(&db.store).await;
-    let rows = |text: &str| csv::Reader::from_reader(text.as_bytes()).records().count() as i64;
+    let rows = |text: &str| table(text).1.len() as i64;
     let october = RequestFilter {
         created_from: Some("2019-10-01T05:00:00Z".parse().unwrap()),
         created_before: Some("2019-11-01T05:00:00Z".parse().unwrap()),
@@ -284,21 +293,13 @@ async fn a_newer_version_or_a_foreign_file_is_refused_with_the_reason() {
         "{err}"
     );
     load_sample(&db.store).await;
-    let text = export_to_string(
-        &db.store,
-        Format::Csv,
-        RequestFilter::default(),
-        Scrub::default(),
-    )
-    .await;
+    let text = export_all(&db.store).await;
     // Three rows: one of a newer version, one with a status we do not know, one good.
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let mut rows: Vec<Vec<String>> = reader
-        .records()
-        .take(3)
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+    let (header, records) = table(&text);
+    let col = |name: &str| column(&header, name);
+    let mut rows: Vec<Vec<String>> = records[..3]
+        .iter()
+        .map(|r| r.iter().map(str::to_owned).collect())
         .collect();
     rows[0][col("exchange_version")] = "2".into();
     rows[1][col("status")] = "finished".into();
@@ -363,23 +364,11 @@ async fn area_ids_join_census_tables_without_guessing(db: &TestDb) {
         .collect();
     assert_eq!(layer_ids.len(), 240);
     assert!(layer_ids.iter().all(|id| census.contains(id)));
-    let text = export_to_string(
-        &db.store,
-        Format::Csv,
-        RequestFilter::default(),
-        Scrub::default(),
-    )
-    .await;
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let col = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .position(|h| h == "area:kc-neighborhoods")
-        .unwrap();
+    let text = export_all(&db.store).await;
+    let (header, records) = table(&text);
+    let col = column(&header, "area:kc-neighborhoods");
     let (mut joined, mut placed) = (0, 0);
-    for r in reader.records() {
-        let r = r.unwrap();
+    for r in &records {
         if !r[col].is_empty() {
             placed += 1;
             joined += usize::from(census.contains(&r[col]));

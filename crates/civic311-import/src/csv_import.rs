@@ -198,12 +198,7 @@ pub async fn import_reader(
             store.upsert_department(&d).await?;
             report.departments += 1;
         }
-        if seen_services.insert(row.service.code.clone()) {
-            if store.service(&row.service.code).await?.is_none() {
-                store.upsert_service(&row.service).await?;
-            }
-            report.services += 1;
-        }
+        ensure_service(store, &mut seen_services, &row.service, &mut report).await?;
         batch.push((row.request, row.events));
         if batch.len() == BATCH {
             write(store, &mut batch, &source, &mut report).await?;
@@ -215,7 +210,23 @@ pub async fn import_reader(
     Ok(report)
 }
 
-/// The loaded area layers, to place requests by their coordinates.
+/// Creates `service` unless the store already has it (staff's catalog wins over a file's),
+/// once per import; counts the services the file uses.
+pub(crate) async fn ensure_service(
+    store: &Store,
+    seen: &mut HashSet<civic311_domain::ServiceCode>,
+    service: &Service,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if seen.insert(service.code.clone()) {
+        if store.service(&service.code).await?.is_none() {
+            store.upsert_service(service).await?;
+        }
+        report.services += 1;
+    }
+    Ok(())
+}
+
 /// Adds the areas a request's point falls in, for every loaded layer the source row did not
 /// name; a row without coordinates keeps only the areas it names.
 pub(crate) fn place(areas: &AreaIndex, request: &mut ServiceRequest) {

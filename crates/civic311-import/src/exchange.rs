@@ -16,7 +16,7 @@ use civic311_exchange::Record;
 use civic311_exchange::read::{FileError, Reader};
 use civic311_store::Store;
 
-use crate::csv_import::{BATCH, place, write};
+use crate::csv_import::{BATCH, ensure_service, place, write};
 use crate::{ImportError, ImportReport};
 
 /// The actor name events carry: `import:exchange:CITY`.
@@ -73,10 +73,9 @@ pub async fn import_reader(
                 continue;
             }
         };
-        let source = source_name
-            .get_or_insert_with(|| source(&record.city))
-            .clone();
-        let (mut request, events, service, department) = match convert(&record, &source) {
+        // The file's city names the importing actor; its first usable row tells which.
+        let source = source_name.get_or_insert_with(|| source(&record.city));
+        let (mut request, events, service, department) = match convert(&record, source) {
             Ok(converted) => converted,
             Err((column, reason)) => {
                 report.reject(row_no, line, Some(column), reason);
@@ -88,16 +87,10 @@ pub async fn import_reader(
             store.upsert_department(&d).await?;
             report.departments += 1;
         }
-        if seen_services.insert(service.code.clone()) {
-            if store.service(&service.code).await?.is_none() {
-                store.upsert_service(&service).await?;
-            }
-            report.services += 1;
-        }
+        ensure_service(store, &mut seen_services, &service, &mut report).await?;
         batch.push((request, events));
         if batch.len() == BATCH {
-            let source = source_name.clone().unwrap_or_default();
-            write(store, &mut batch, &source, &mut report).await?;
+            write(store, &mut batch, source, &mut report).await?;
         }
     }
     let source = source_name.unwrap_or_default();

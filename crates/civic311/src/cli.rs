@@ -97,30 +97,33 @@ pub enum Command {
     /// Export requests in the exchange format (docs/EXCHANGE.md) as CSV, GeoJSON or Parquet,
     /// without personal data: requesters are never exported, e-mail addresses and phone numbers
     /// are taken out of descriptions, house numbers too with --scrub-street-numbers.
-    Export {
-        #[arg(long, value_name = "csv|geojson|parquet")]
-        format: String,
-        #[arg(long, value_name = "FILE")]
-        output: PathBuf,
-        /// The exporting city's id, written in every row (e.g. kansas-city)
-        #[arg(long)]
-        city: String,
-        /// Requests created at or after this time (2019-10-01 is the city's local midnight)
-        #[arg(long, value_name = "DATE")]
-        from: Option<String>,
-        /// Requests created before this time (2019-11-01 is the city's local midnight)
-        #[arg(long, value_name = "DATE")]
-        to: Option<String>,
-        /// Only requests in this area, as LAYER:AREA (e.g. kc-neighborhoods:42)
-        #[arg(long, value_name = "LAYER:AREA")]
-        area: Option<String>,
-        /// Only these services (repeatable)
-        #[arg(long, value_name = "CODE")]
-        service: Vec<String>,
-        /// Replace house numbers: addresses become blocks, "938 Main St" in text "[number] Main St"
-        #[arg(long)]
-        scrub_street_numbers: bool,
-    },
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "csv|geojson|parquet")]
+    pub format: String,
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The exporting city's id, written in every row (e.g. kansas-city)
+    #[arg(long)]
+    pub city: String,
+    /// Requests created at or after this time (2019-10-01 is the city's local midnight)
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Requests created before this time (2019-11-01 is the city's local midnight)
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only requests in this area, as LAYER:AREA (e.g. kc-neighborhoods:42)
+    #[arg(long, value_name = "LAYER:AREA")]
+    pub area: Option<String>,
+    /// Only these services (repeatable)
+    #[arg(long, value_name = "CODE")]
+    pub service: Vec<String>,
+    /// Replace house numbers: addresses become blocks, "938 Main St" in text "[number] Main St"
+    #[arg(long)]
+    pub scrub_street_numbers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,12 +323,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { listen, database } => crate::demo::run(listen, &database).await,
         Command::Import { source } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = import(&store, source).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                import(store, source).await
+            })
+            .await
         }
         Command::Apikey { action } => {
             let store = Store::open(&config.database_url)
@@ -401,73 +402,41 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Catalog { action } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = catalog(&store, action).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                catalog(store, action).await
+            })
+            .await
         }
         Command::Appointments { action } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = appointments(&store, action).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                appointments(store, action).await
+            })
+            .await
         }
         Command::Outbox { action } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = crate::workorders::outbox(&store, &config.outbound, action).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                crate::workorders::outbox(store, &config.outbound, action).await
+            })
+            .await
         }
-        Command::Export {
-            format,
-            output,
-            city,
-            from,
-            to,
-            area,
-            service,
-            scrub_street_numbers,
-        } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = export(
-                &store,
-                config.open311.timezone,
-                &format,
-                &output,
-                city,
-                from,
-                to,
-                area,
-                service,
-                scrub_street_numbers,
-            )
-            .await;
-            store.close().await;
-            result
+        Command::Export(args) => {
+            let tz = config.open311.timezone;
+            with_store(&config.database_url, async |store| {
+                export(store, tz, args).await
+            })
+            .await
         }
         Command::Workorders { action } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = crate::workorders::run(&store, &config.outbound, action).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                crate::workorders::run(store, &config.outbound, action).await
+            })
+            .await
         }
         Command::Routing { action } => {
-            let store = Store::open(&config.database_url)
-                .await
-                .context("cannot open the database")?;
-            let result = routing(&store, action).await;
-            store.close().await;
-            result
+            with_store(&config.database_url, async |store| {
+                routing(store, action).await
+            })
+            .await
         }
     }
 }
@@ -836,6 +805,17 @@ async fn import(store: &Store, source: ImportSource) -> Result<()> {
 }
 
 /// The host of a URL, as a source name: `https://311.city.gov/open311/v2` gives `311.city.gov`.
+/// Opens the configured database, runs `f` on it and closes it, whatever `f` returns.
+async fn with_store<T>(
+    url: &civic311_store::DatabaseUrl,
+    f: impl AsyncFnOnce(&Store) -> Result<T>,
+) -> Result<T> {
+    let store = Store::open(url).await.context("cannot open the database")?;
+    let result = f(&store).await;
+    store.close().await;
+    result
+}
+
 /// Prints an import's summary and first rejects; writes every reject and flag to `report_file`.
 fn summarize(
     shown: &str,
@@ -883,25 +863,21 @@ fn summarize(
 }
 
 /// `civic311 export`: the filter from the flags, then the file.
-#[allow(clippy::too_many_arguments)]
-async fn export(
-    store: &Store,
-    timezone: chrono_tz::Tz,
-    format: &str,
-    output: &std::path::Path,
-    city: String,
-    from: Option<String>,
-    to: Option<String>,
-    area: Option<String>,
-    services: Vec<String>,
-    scrub_street_numbers: bool,
-) -> Result<()> {
+async fn export(store: &Store, timezone: chrono_tz::Tz, args: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        format,
+        output,
+        city,
+        from,
+        to,
+        area,
+        service: services,
+        scrub_street_numbers,
+    } = args;
+    let output = output.as_path();
     use civic311_exchange::{ExportOptions, Format};
-    let format = Format::parse(format)
+    let format = Format::parse(&format)
         .ok_or_else(|| anyhow::anyhow!("--format {format:?}: use csv, geojson or parquet"))?;
-    if !format.available() {
-        anyhow::bail!("--format parquet: this civic311 was built without the `parquet` feature");
-    }
     let time = |flag: &str, value: Option<String>| {
         value
             .map(|v| {
