@@ -294,15 +294,17 @@ async fn a_newer_version_or_a_foreign_file_is_refused_with_the_reason() {
     );
     load_sample(&db.store).await;
     let text = export_all(&db.store).await;
-    // Three rows: one of a newer version, one with a status we do not know, one good.
+    // Four rows: one of a newer version, one with a status we do not know, one with a
+    // description longer than any request may carry, one good.
     let (header, records) = table(&text);
     let col = |name: &str| column(&header, name);
-    let mut rows: Vec<Vec<String>> = records[..3]
+    let mut rows: Vec<Vec<String>> = records[..4]
         .iter()
         .map(|r| r.iter().map(str::to_owned).collect())
         .collect();
     rows[0][col("exchange_version")] = "2".into();
     rows[1][col("status")] = "finished".into();
+    rows[2][col("description")] = "x".repeat(civic311_domain::MAX_DESCRIPTION_CHARS + 1);
     let mut writer = csv::Writer::from_writer(vec![]);
     writer.write_record(&header).unwrap();
     for row in &rows {
@@ -314,7 +316,7 @@ async fn a_newer_version_or_a_foreign_file_is_refused_with_the_reason() {
         .await
         .unwrap();
     assert_eq!(report.imported, 1, "{:?}", report.rejected);
-    assert_eq!(report.rejected.len(), 2, "{:?}", report.rejected);
+    assert_eq!(report.rejected.len(), 3, "{:?}", report.rejected);
     assert_eq!(
         report.rejected[0].column.as_deref(),
         Some("exchange_version")
@@ -326,6 +328,7 @@ async fn a_newer_version_or_a_foreign_file_is_refused_with_the_reason() {
         report.rejected
     );
     assert_eq!(report.rejected[1].column.as_deref(), Some("status"));
+    assert_eq!(report.rejected[2].column.as_deref(), Some("description"));
     peer.finish().await;
     db.finish().await;
 }

@@ -149,7 +149,7 @@ fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)
         closed_at: r.closed_at,
     };
     let (mut request, events) =
-        ServiceRequest::from_history(history, source).map_err(bad("status"))?;
+        ServiceRequest::from_history(history, source).map_err(bad("description"))?;
     request.updated_at = r.updated_at;
     request.parent_id = r
         .duplicate_of
