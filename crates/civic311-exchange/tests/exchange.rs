@@ -10,7 +10,7 @@ use chrono::Utc;
 use civic311_domain::privacy::Scrub;
 use civic311_domain::{
     Actor, AreaId, AreaRef, Channel, Consent, LayerId, NewServiceRequest, Priority, Requester,
-    ServiceCode, StandardCategory,
+    ServiceCode, ServiceRequestId, StandardCategory,
 };
 use civic311_exchange::{ExportOptions, Format, export};
 use civic311_store::{RequestFilter, Store};
@@ -156,6 +156,44 @@ async fn our_export_imports_back_with_nothing_lost(db: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(service.category, Some(StandardCategory::WaterSewer));
+    peer.finish().await;
+}
+
+both_backends!(a_duplicate_before_its_original_is_linked);
+
+/// Exports go in store order, so a request merged into one filed after it comes first in the
+/// file. Imported elsewhere, it still points at its original, and the file comes back the same.
+async fn a_duplicate_before_its_original_is_linked(db: &TestDb) {
+    load_sample(&db.store).await;
+    let (header, records) = table(&export_all(&db.store).await);
+    let open: Vec<ServiceRequestId> = records
+        .iter()
+        .filter(|r| &r[column(&header, "status")] != "closed")
+        .map(|r| ServiceRequestId::parse(r[column(&header, "request_id")].to_owned()).unwrap())
+        .collect();
+    let (child, original) = (open.first().unwrap(), open.last().unwrap());
+    db.store
+        .merge_requests(child, original, Actor::Staff("agent".into()), Utc::now())
+        .await
+        .unwrap();
+    let first = export_all(&db.store).await;
+    let (_, rows) = table(&first);
+    let at = |id: &ServiceRequestId| {
+        rows.iter()
+            .position(|r| &r[column(&header, "request_id")] == id.as_str())
+            .unwrap()
+    };
+    assert!(at(child) < at(original), "the duplicate comes first");
+    let linked = rows[at(child)].get(column(&header, "duplicate_of"));
+    assert_eq!(linked, Some(original.as_str()));
+
+    let peer = TestDb::migrated(db.backend).await.unwrap();
+    civic311_import::exchange::import_reader(&peer.store, first.as_bytes(), "kc.csv")
+        .await
+        .unwrap();
+    let imported = peer.store.request(child).await.unwrap().unwrap();
+    assert_eq!(imported.parent_id.as_ref(), Some(original));
+    assert_eq!(export_all(&peer.store).await, first);
     peer.finish().await;
 }
 

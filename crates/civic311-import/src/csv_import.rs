@@ -8,13 +8,13 @@ use std::io::Read;
 use std::path::Path;
 
 use civic311_domain::{AreaIndex, Department, RequestEvent, Service, ServiceRequest};
-use civic311_store::Store;
+use civic311_store::{RequestFilter, Store, UpsertCounts};
 
 use crate::mapping::{Compiled, Mapping};
 use crate::{ImportError, ImportReport};
 
 /// Requests written per transaction.
-pub(crate) const BATCH: usize = 2_000;
+pub(crate) const BATCH: usize = 10_000;
 
 /// Reads records through a mapping, turning each usable one into a request with its history and
 /// the catalog entries it names; rejects and warnings go to the report.
@@ -183,29 +183,30 @@ pub async fn import_reader(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ImportReport, ImportError> {
     let mut rows = RowReader::new(input, shown, mapping)?;
-    let source = rows.source().to_owned();
     let areas = store.area_index().await?;
     let mut report = ImportReport::default();
     let mut seen_services = HashSet::new();
     let mut seen_departments = HashSet::new();
-    let mut batch: Vec<(ServiceRequest, Vec<RequestEvent>)> = Vec::with_capacity(BATCH);
-    while let Some(mut row) = rows.next_row(&mut report) {
-        place(&areas, &mut row.request);
-        if let Some(d) = row
-            .department
-            .filter(|d| seen_departments.insert(d.code.clone()))
-        {
-            store.upsert_department(&d).await?;
-            report.departments += 1;
+    let mut writer = Writer::start(store, rows.source()).await?;
+    let read = async {
+        while let Some(mut row) = rows.next_row(&mut report) {
+            place(&areas, &mut row.request);
+            if let Some(d) = row
+                .department
+                .filter(|d| seen_departments.insert(d.code.clone()))
+            {
+                store.upsert_department(&d).await?;
+                report.departments += 1;
+            }
+            ensure_service(store, &mut seen_services, &row.service, &mut report).await?;
+            if writer.push(row.request, row.events, &mut report).await? {
+                progress(report.rows_read, rows.position());
+            }
         }
-        ensure_service(store, &mut seen_services, &row.service, &mut report).await?;
-        batch.push((row.request, row.events));
-        if batch.len() == BATCH {
-            write(store, &mut batch, &source, &mut report).await?;
-            progress(report.rows_read, rows.position());
-        }
+        Ok(())
     }
-    write(store, &mut batch, &source, &mut report).await?;
+    .await;
+    writer.finish(read, &mut report).await?;
     progress(report.rows_read, rows.position());
     Ok(report)
 }
@@ -240,19 +241,100 @@ pub(crate) fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
     }
 }
 
-pub(crate) async fn write(
-    store: &Store,
-    batch: &mut Vec<(ServiceRequest, Vec<RequestEvent>)>,
-    source: &str,
-    report: &mut ImportReport,
-) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
+/// Writes an import's requests in batches, each in its own transaction, while the caller reads
+/// the next batch: a batch is written by a task of its own, so parsing (this thread) and the
+/// database (SQLite's worker thread, or PostgreSQL) work at the same time. Into a store without
+/// requests it is a bulk load: the secondary indexes are dropped for the load and built once at
+/// the end (`Store::suspend_indexes`), whether the import succeeds or not.
+pub(crate) struct Writer {
+    store: Store,
+    source: String,
+    batch: Vec<(ServiceRequest, Vec<RequestEvent>)>,
+    writing: Option<tokio::task::JoinHandle<civic311_store::Result<UpsertCounts>>>,
+    bulk: bool,
+}
+
+impl Writer {
+    pub(crate) async fn start(store: &Store, source: &str) -> Result<Self, ImportError> {
+        let bulk = store.count_requests(&RequestFilter::default()).await? == 0;
+        if bulk {
+            store.suspend_indexes().await?;
+        }
+        Ok(Self {
+            store: store.clone(),
+            source: source.to_owned(),
+            batch: Vec::with_capacity(BATCH),
+            writing: None,
+            bulk,
+        })
     }
-    let counts = store.upsert_requests(batch, source).await?;
-    report.imported += counts.inserted as u64;
-    report.updated += counts.updated as u64;
-    report.unchanged += counts.unchanged as u64;
-    batch.clear();
-    Ok(())
+
+    /// Events carry `import:SOURCE`; an importer that learns its source from the first row sets
+    /// it before the first batch is written.
+    pub(crate) fn set_source(&mut self, source: &str) {
+        source.clone_into(&mut self.source);
+    }
+
+    /// Adds a request; when the batch is full, waits for the previous one and starts writing
+    /// this one. Returns whether a batch was started (a moment to report progress).
+    pub(crate) async fn push(
+        &mut self,
+        request: ServiceRequest,
+        events: Vec<RequestEvent>,
+        report: &mut ImportReport,
+    ) -> Result<bool, ImportError> {
+        self.batch.push((request, events));
+        if self.batch.len() < BATCH {
+            return Ok(false);
+        }
+        self.flush(report).await?;
+        Ok(true)
+    }
+
+    async fn flush(&mut self, report: &mut ImportReport) -> Result<(), ImportError> {
+        self.wait(report).await?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let (store, source) = (self.store.clone(), self.source.clone());
+        self.writing = Some(tokio::spawn(async move {
+            store.upsert_requests(&batch, &source).await
+        }));
+        Ok(())
+    }
+
+    async fn wait(&mut self, report: &mut ImportReport) -> Result<(), ImportError> {
+        let Some(writing) = self.writing.take() else {
+            return Ok(());
+        };
+        let counts = match writing.await {
+            Ok(counts) => counts?,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        report.imported += counts.inserted as u64;
+        report.updated += counts.updated as u64;
+        report.unchanged += counts.unchanged as u64;
+        Ok(())
+    }
+
+    /// Writes what is left (unless reading failed), waits for every write, and builds the
+    /// suspended indexes again. The first error wins.
+    pub(crate) async fn finish(
+        mut self,
+        read: Result<(), ImportError>,
+        report: &mut ImportReport,
+    ) -> Result<(), ImportError> {
+        let written = match read {
+            Ok(()) => self.flush(report).await.and(self.wait(report).await),
+            Err(e) => self.wait(report).await.and(Err(e)),
+        };
+        let restored = if self.bulk {
+            self.store.restore_indexes().await.map(drop)
+        } else {
+            Ok(())
+        };
+        written?;
+        Ok(restored?)
+    }
 }

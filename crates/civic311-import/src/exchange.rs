@@ -16,7 +16,7 @@ use civic311_exchange::Record;
 use civic311_exchange::read::{FileError, Reader};
 use civic311_store::Store;
 
-use crate::csv_import::{BATCH, ensure_service, place, write};
+use crate::csv_import::{Writer, ensure_service, place};
 use crate::{ImportError, ImportReport};
 
 /// The actor name events carry: `import:exchange:CITY`.
@@ -60,41 +60,52 @@ pub async fn import_reader(
         .into_iter()
         .map(|d| d.code)
         .collect();
-    let mut batch: Vec<(ServiceRequest, Vec<RequestEvent>)> = Vec::with_capacity(BATCH);
+    let mut writer = Writer::start(store, "exchange").await?;
     let mut source_name = None;
     let mut row_no = 0;
-    while let Some((line, next)) = reader.next_record() {
-        row_no += 1;
-        report.rows_read += 1;
-        let record = match next {
-            Ok(r) => r,
-            Err(e) => {
-                report.reject(row_no, e.line, e.column.as_deref(), e.reason);
-                continue;
+    // Duplicates and their originals, linked again at the end: an original later in the file
+    // than its duplicate is not stored yet when the duplicate is written.
+    let mut duplicates = Vec::new();
+    let read = async {
+        while let Some((line, next)) = reader.next_record() {
+            row_no += 1;
+            report.rows_read += 1;
+            let record = match next {
+                Ok(r) => r,
+                Err(e) => {
+                    report.reject(row_no, e.line, e.column.as_deref(), e.reason);
+                    continue;
+                }
+            };
+            // The file's city names the importing actor; its first usable row tells which.
+            let source = source_name.get_or_insert_with(|| {
+                let name = source(&record.city);
+                writer.set_source(&name);
+                name
+            });
+            let (mut request, events, service, department) = match convert(&record, source) {
+                Ok(converted) => converted,
+                Err((column, reason)) => {
+                    report.reject(row_no, line, Some(column), reason);
+                    continue;
+                }
+            };
+            place(&areas, &mut request);
+            if let Some(d) = department.filter(|d| seen_departments.insert(d.code.clone())) {
+                store.upsert_department(&d).await?;
+                report.departments += 1;
             }
-        };
-        // The file's city names the importing actor; its first usable row tells which.
-        let source = source_name.get_or_insert_with(|| source(&record.city));
-        let (mut request, events, service, department) = match convert(&record, source) {
-            Ok(converted) => converted,
-            Err((column, reason)) => {
-                report.reject(row_no, line, Some(column), reason);
-                continue;
+            ensure_service(store, &mut seen_services, &service, &mut report).await?;
+            if let Some(parent) = &request.parent_id {
+                duplicates.push((request.id.clone(), parent.clone()));
             }
-        };
-        place(&areas, &mut request);
-        if let Some(d) = department.filter(|d| seen_departments.insert(d.code.clone())) {
-            store.upsert_department(&d).await?;
-            report.departments += 1;
+            writer.push(request, events, &mut report).await?;
         }
-        ensure_service(store, &mut seen_services, &service, &mut report).await?;
-        batch.push((request, events));
-        if batch.len() == BATCH {
-            write(store, &mut batch, source, &mut report).await?;
-        }
+        Ok(())
     }
-    let source = source_name.unwrap_or_default();
-    write(store, &mut batch, &source, &mut report).await?;
+    .await;
+    writer.finish(read, &mut report).await?;
+    store.link_duplicates(&duplicates).await?;
     Ok(report)
 }
 

@@ -137,6 +137,9 @@ async fn new_york_in_every_layout(db: &TestDb) {
         }
         assert_eq!(by_state(store).await, total, "{file}");
     }
+    // The first file was a bulk load into the empty store: every index it dropped is back.
+    assert_eq!(store.suspend_indexes().await.unwrap(), 8);
+    assert_eq!(store.restore_indexes().await.unwrap(), 8);
     // A request closed before it was created keeps no close date (it would be a negative time
     // to close); the 2018 file has such rows.
     let filter = RequestFilter {

@@ -15,6 +15,7 @@ pub(crate) mod sqlite {
     include!("sql/appointments.rs");
     include!("sql/notifications.rs");
     include!("sql/follow_ups.rs");
+    include!("sql/bulk.rs");
 }
 
 pub(crate) mod postgres {
@@ -29,4 +30,5 @@ pub(crate) mod postgres {
     include!("sql/appointments.rs");
     include!("sql/notifications.rs");
     include!("sql/follow_ups.rs");
+    include!("sql/bulk.rs");
 }

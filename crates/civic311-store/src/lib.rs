@@ -10,6 +10,7 @@
 mod appointments;
 mod areas;
 mod backend;
+mod bulk;
 mod catalog;
 mod contacts;
 mod duplicates;

@@ -197,6 +197,8 @@ impl Store {
     pub async fn open(url: &DatabaseUrl) -> Result<Store> {
         let store = Store::connect(url).await?;
         store.migrate().await?;
+        // Indexes a bulk load dropped and could not build again (it died half-way).
+        store.restore_indexes().await?;
         Ok(store)
     }
 

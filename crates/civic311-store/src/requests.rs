@@ -183,6 +183,19 @@ impl Store {
         dispatch!(self, write, upsert_requests(batch, source))
     }
 
+    /// Links imported duplicates (child, original) whose original was not stored yet when they
+    /// were written; pairs already linked, or whose original is not here, are left as they are.
+    /// Returns how many were linked.
+    pub async fn link_duplicates(
+        &self,
+        pairs: &[(ServiceRequestId, ServiceRequestId)],
+    ) -> Result<u64> {
+        if pairs.is_empty() {
+            return Ok(0);
+        }
+        dispatch!(self, write, link_duplicates(pairs))
+    }
+
     /// Saves a request changed by the caller, with the events of the change, if nobody saved it
     /// since the caller read it (`request.version`); otherwise [`crate::StoreError::Conflict`]
     /// and nothing is written. On success `request.version` is the new version.

@@ -83,6 +83,9 @@ const REQUESTS_JSON: &str = if POSTGRES {
 const REQUESTS_END: &str = " r";
 
 // Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+// Only statements of a full chunk are kept prepared: a short last chunk has a length of its own
+// each batch, and keeping each (a prepared statement of thousands of parameters takes megabytes)
+// grew an import's memory by hundreds of MB.
 const REQUESTS_PER_INSERT: usize = 1_000;
 const ROWS_PER_INSERT: usize = 5_000;
 
@@ -133,7 +136,7 @@ async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Resul
                 .push_bind(e.kind.name())
                 .push_bind(Json(&e.kind));
         });
-        q.build().execute(&mut *conn).await?;
+        q.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -144,7 +147,7 @@ async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef)]) -> Result<()> 
         q.push_values(chunk, |mut row, (key, a)| {
             row.push_bind(*key).push_bind(a.layer.as_str()).push_bind(a.area.as_str());
         });
-        q.build().execute(&mut *conn).await?;
+        q.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -166,7 +169,7 @@ async fn insert_requesters(conn: &mut Conn, items: &[(i64, &Requester)]) -> Resu
                 .push_bind(p.consent.contact)
                 .push_bind(p.consent.survey);
         });
-        q.build().execute(&mut *conn).await?;
+        q.build().persistent(chunk.len() == ROWS_PER_INSERT / 2).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -220,7 +223,7 @@ async fn insert_many(
             push_fields(&mut row, r, parent);
         });
         q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
-        let returned: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        let returned: Vec<(String, i64)> = q.build_query_as().persistent(chunk.len() == REQUESTS_PER_INSERT).fetch_all(&mut *conn).await?;
         let mut by_id: std::collections::HashMap<String, i64> = returned.into_iter().collect();
         keys.extend(chunk.iter().map(|(r, _)| by_id.remove(r.id.as_str())));
     }
@@ -601,6 +604,24 @@ pub(crate) async fn upsert_requests(
     }
     tx.commit().await?;
     Ok(counts)
+}
+
+pub(crate) async fn link_duplicates(pool: &Pool, pairs: &[(ServiceRequestId, ServiceRequestId)]) -> Result<u64> {
+    let mut tx = begin_write(pool).await?;
+    let mut linked = 0;
+    for (child, parent) in pairs {
+        linked += sqlx::query(
+            "UPDATE service_requests SET parent_key = (SELECT p.key FROM service_requests p WHERE p.id = $2) \
+             WHERE id = $1 AND parent_key IS NULL",
+        )
+        .bind(child.as_str())
+        .bind(parent.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(linked)
 }
 
 pub(crate) async fn save_request(

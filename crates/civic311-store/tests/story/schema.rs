@@ -101,3 +101,32 @@ async fn unreachable_postgres_is_a_clear_error() {
     );
     assert!(!text.contains("hunter2"));
 }
+
+/// A bulk load drops the request tables' secondary indexes and keeps their definitions; they
+/// come back when it ends, or, if it died half-way, when the store is next opened.
+async fn suspended_indexes_come_back(backend: Backend) {
+    let Some(db) = TestDb::migrated(backend).await else {
+        return;
+    };
+    let suspended = db.store.suspend_indexes().await.unwrap();
+    // created, updated, service, status, parent, due; areas by area; events by kind.
+    assert_eq!(suspended, 8);
+    assert_eq!(db.store.suspend_indexes().await.unwrap(), 0, "none left");
+    // The load dies here; the next start-up builds them again.
+    let reopened = Store::open(&db.url).await.unwrap();
+    assert_eq!(reopened.restore_indexes().await.unwrap(), 0);
+    assert_eq!(reopened.suspend_indexes().await.unwrap(), suspended);
+    assert_eq!(reopened.restore_indexes().await.unwrap(), suspended);
+    reopened.close().await;
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn suspended_indexes_come_back_sqlite() {
+    suspended_indexes_come_back(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn suspended_indexes_come_back_postgres() {
+    suspended_indexes_come_back(Backend::Postgres).await;
+}
