@@ -109,15 +109,20 @@ impl Store {
         dispatch!(self, read, requests(filter, page, false))
     }
 
-    /// Up to `limit` requests matching `filter` whose store key is above `after`, in key order,
-    /// with their keys, without requesters: pages for exports (pass the last key to go on).
+    /// The requests matching `filter` whose store keys are in `keys`, in key order, with their
+    /// keys, without requesters: pages for exports, which can read several ranges at once.
     pub async fn export_page(
         &self,
         filter: &RequestFilter,
-        after: i64,
-        limit: u32,
+        keys: std::ops::Range<i64>,
     ) -> Result<Vec<(i64, ServiceRequest)>> {
-        dispatch!(self, read, export_page(filter, after, limit))
+        dispatch!(self, read, export_page(filter, keys))
+    }
+
+    /// The range of store keys in use (`None` for an empty store): pages of an export are
+    /// ranges of it.
+    pub async fn request_keys(&self) -> Result<Option<std::ops::Range<i64>>> {
+        dispatch!(self, read, request_keys())
     }
 
     pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64> {

@@ -407,15 +407,14 @@ pub(crate) async fn requests(
 pub(crate) async fn export_page(
     pool: &Pool,
     f: &RequestFilter,
-    after: i64,
-    limit: u32,
+    keys: std::ops::Range<i64>,
 ) -> Result<Vec<(i64, ServiceRequest)>> {
     let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     push_filter(&mut q, f);
-    q.push(" AND r.key > ")
-        .push_bind(after)
-        .push(" ORDER BY r.key LIMIT ")
-        .push_bind(i64::from(limit))
+    q.push(" AND r.key >= ")
+        .push_bind(keys.start)
+        .push(" AND r.key < ")
+        .push_bind(keys.end)
         .push(")")
         .push(REQUESTS_END);
     let mut conn = pool.acquire().await?;
@@ -460,6 +459,12 @@ pub(crate) async fn duplicate_candidates(
         .push(REQUESTS_END);
     let mut conn = pool.acquire().await?;
     Ok(fetch_requests(&mut conn, q, false).await?.into_iter().map(|(_, r)| r).collect())
+}
+
+pub(crate) async fn request_keys(pool: &Pool) -> Result<Option<std::ops::Range<i64>>> {
+    let (low, high): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT MIN(key), MAX(key) FROM service_requests").fetch_one(pool).await?;
+    Ok(low.zip(high).map(|(low, high)| low..high + 1))
 }
 
 pub(crate) async fn count_requests(pool: &Pool, f: &RequestFilter) -> Result<i64> {
