@@ -30,6 +30,7 @@ pub struct Reader<R: Read> {
     index: HashMap<String, usize>,
     layers: Vec<(String, usize)>,
     record: csv::StringRecord,
+    failed: Option<csv::Error>,
 }
 
 impl<R: Read> Reader<R> {
@@ -73,6 +74,7 @@ impl<R: Read> Reader<R> {
             index,
             layers,
             record: csv::StringRecord::new(),
+            failed: None,
         })
     }
 
@@ -81,6 +83,11 @@ impl<R: Read> Reader<R> {
         match self.csv.read_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => Some((self.record.position().map_or(0, |p| p.line()), self.parse())),
+            // It would fail again at the same place: reading ends here (see `failure`).
+            Err(e) if e.is_io_error() => {
+                self.failed = Some(e);
+                None
+            }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 let reason = e.to_string();
@@ -95,6 +102,12 @@ impl<R: Read> Reader<R> {
                 ))
             }
         }
+    }
+
+    /// After `next_record` returned `None`: why, if the input stopped being readable before
+    /// its end.
+    pub fn failure(&mut self) -> Option<csv::Error> {
+        self.failed.take()
     }
 
     fn parse(&self) -> Result<Record, RowError> {

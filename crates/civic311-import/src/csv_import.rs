@@ -24,6 +24,8 @@ pub struct RowReader<R> {
     record: csv::ByteRecord,
     /// Hashes of the ids read so far (8 bytes a row, not the ids themselves).
     seen: HashSet<u64>,
+    /// The input could not be read any further (a disk or network error, not a bad record).
+    failed: Option<csv::Error>,
 }
 
 /// A usable row: the request, its events, and the service and department it names.
@@ -58,6 +60,7 @@ impl<R: Read> RowReader<R> {
             mapping,
             record: csv::ByteRecord::new(),
             seen: HashSet::new(),
+            failed: None,
         })
     }
 
@@ -71,6 +74,20 @@ impl<R: Read> RowReader<R> {
         self.reader.position().byte()
     }
 
+    /// After the last row: an error if the input stopped being readable before its end.
+    pub fn finish(&mut self, shown: &str) -> Result<(), ImportError> {
+        match self.failed.take() {
+            Some(e) => Err(ImportError::Format {
+                path: shown.to_owned(),
+                reason: format!(
+                    "reading stopped after {} records: {e}",
+                    self.reader.position().record()
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The next usable row, recording every unusable one in `report` on the way.
     pub fn next_row(&mut self, report: &mut ImportReport) -> Option<ImportedRow> {
         loop {
@@ -78,6 +95,11 @@ impl<R: Read> RowReader<R> {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => return None,
                 Ok(true) => {}
+                // It would fail again at the same place: the import stops (see `finish`).
+                Err(e) if e.is_io_error() => {
+                    self.failed = Some(e);
+                    return None;
+                }
                 Err(e) => {
                     report.rows_read += 1;
                     report.reject(
@@ -203,7 +225,7 @@ pub async fn import_reader(
                 progress(report.rows_read, rows.position());
             }
         }
-        Ok(())
+        rows.finish(shown)
     }
     .await;
     writer.finish(read, &mut report).await?;

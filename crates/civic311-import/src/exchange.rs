@@ -101,7 +101,12 @@ pub async fn import_reader(
             }
             writer.push(request, events, &mut report).await?;
         }
-        Ok(())
+        match reader.failure() {
+            Some(e) => Err(format(format!(
+                "reading stopped after {row_no} records: {e}"
+            ))),
+            None => Ok(()),
+        }
     }
     .await;
     writer.finish(read, &mut report).await?;

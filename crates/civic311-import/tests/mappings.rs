@@ -281,3 +281,52 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
     let err = kc.err().unwrap().to_string();
     assert!(err.contains("CASE ID"), "{err}");
 }
+
+/// A file that stops being readable half-way (a disk or network error).
+struct Breaks(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Breaks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::other("the disk went away")),
+            n => Ok(n),
+        }
+    }
+}
+
+both_backends!(an_unreadable_file_stops_the_import_and_restores_the_store);
+
+/// The import stops with the reason instead of rejecting the same failed read forever; the
+/// batch being read is not written, and the indexes of the bulk load are back.
+async fn an_unreadable_file_stops_the_import_and_restores_the_store(db: &TestDb) {
+    let store = &db.store;
+    let path = root().join("testdata/new-york/nyc311_2022-05_41col_sample.csv");
+    let text = std::fs::read(&path).unwrap();
+    let cut = text[..text.len() / 2].to_vec();
+    let err = csv_import::import_reader(
+        store,
+        Breaks(std::io::Cursor::new(cut)),
+        "cut.csv",
+        mapping("nyc-current.toml"),
+        |_, _| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("reading stopped after") && err.contains("the disk went away"),
+        "{err}"
+    );
+    assert_eq!(
+        store
+            .count_requests(&RequestFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.suspend_indexes().await.unwrap(),
+        8,
+        "every index is back"
+    );
+}
