@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use civic311_domain::{AreaIndex, Department, RequestEvent, Service, ServiceRequest};
-use civic311_store::{RequestFilter, Store, UpsertCounts};
+use civic311_store::{Store, UpsertCounts};
 
 use crate::mapping::{Compiled, Mapping};
 use crate::{ImportError, ImportReport};
@@ -278,7 +278,8 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) async fn start(store: &Store, source: &str) -> Result<Self, ImportError> {
-        let bulk = store.count_requests(&RequestFilter::default()).await? == 0;
+        // An empty key range: the store has no requests (MIN/MAX of the key, not a count).
+        let bulk = store.request_keys().await?.is_none();
         if bulk {
             store.suspend_indexes().await?;
         }
@@ -341,16 +342,19 @@ impl Writer {
     }
 
     /// Writes what is left (unless reading failed), waits for every write, and builds the
-    /// suspended indexes again. The first error wins.
+    /// suspended indexes again. A reading error wins over a writing one.
     pub(crate) async fn finish(
         mut self,
         read: Result<(), ImportError>,
         report: &mut ImportReport,
     ) -> Result<(), ImportError> {
-        let written = match read {
-            Ok(()) => self.flush(report).await.and(self.wait(report).await),
-            Err(e) => self.wait(report).await.and(Err(e)),
+        let flushed = match read {
+            Ok(()) => self.flush(report).await,
+            Err(e) => Err(e),
         };
+        // Waited for even when reading failed: no write is left running.
+        let waited = self.wait(report).await;
+        let written = flushed.and(waited);
         let restored = if self.bulk {
             self.store.restore_indexes().await.map(drop)
         } else {

@@ -20,6 +20,22 @@ fn civic311(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// `civic311 import csv --mapping MAPPING SAMPLE` through `cli`, which must succeed.
+fn import_csv(
+    cli: &impl Fn(&[&str]) -> (bool, String, String),
+    mapping: &std::path::Path,
+    sample: &std::path::Path,
+) {
+    let (ok, out, err) = cli(&[
+        "import",
+        "csv",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        sample.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+}
+
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let Output {
         status,
@@ -672,14 +688,7 @@ fn area_layers_load_and_imports_are_placed_by_point_in_polygon() {
     let mapping_file = dir.path().join("kc-points-only.toml");
     std::fs::write(&mapping_file, cut).unwrap();
     let sample = root.join("testdata/kansas-city/kc311_sample.csv");
-    let (ok, out, err) = cli(&[
-        "import",
-        "csv",
-        "--mapping",
-        mapping_file.to_str().unwrap(),
-        sample.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
+    import_csv(&cli, &mapping_file, &sample);
     // Compare with the neighborhood the redistributor joined to each row (nbh_id, 0 = none).
     let mut rdr = csv::Reader::from_path(&sample).unwrap();
     let header = rdr.headers().unwrap().clone();
@@ -764,14 +773,7 @@ fn exports_in_three_formats_and_duckdb_reads_the_parquet_as_is() {
     };
     let mapping = root.join("mappings/kansas-city.toml");
     let sample = root.join("testdata/kansas-city/kc311_sample.csv");
-    let (ok, out, err) = cli(&[
-        "import",
-        "csv",
-        "--mapping",
-        mapping.to_str().unwrap(),
-        sample.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
+    import_csv(&cli, &mapping, &sample);
     // Bad flags: a clear message, a non-zero exit, no file.
     for (args, says) in [
         (&["--format", "xlsx"][..], "--format \"xlsx\""),
