@@ -345,6 +345,9 @@ impl ServiceRequest {
         if location.areas.is_empty() {
             location.areas = self.location.areas.clone();
         }
+        // Areas are a set: a mapping lists its layers in its own order, the store in layer order.
+        location.areas.sort();
+        self.location.areas.sort();
         let unchanged = events.is_empty()
             && fresh.service_code == self.service_code
             && fresh.description == self.description

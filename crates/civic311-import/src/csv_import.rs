@@ -22,14 +22,14 @@ pub struct RowReader<R> {
     reader: csv::Reader<R>,
     mapping: Compiled,
     record: csv::ByteRecord,
-    /// Hashes of the ids read so far (8 bytes a row, not the ids themselves).
-    seen: HashSet<u64>,
     /// The input could not be read any further (a disk or network error, not a bad record).
     failed: Option<csv::Error>,
 }
 
 /// A usable row: the request, its events, and the service and department it names.
 pub struct ImportedRow {
+    /// Where it was read (record number, line), for warnings found when it is written.
+    pub at: (u64, u64),
     pub request: ServiceRequest,
     pub events: Vec<RequestEvent>,
     pub service: Service,
@@ -59,7 +59,6 @@ impl<R: Read> RowReader<R> {
             reader,
             mapping,
             record: csv::ByteRecord::new(),
-            seen: HashSet::new(),
             failed: None,
         })
     }
@@ -127,18 +126,10 @@ impl<R: Read> RowReader<R> {
             for (column, reason) in row.warnings {
                 report.warn(row_no, line, Some(&column), reason);
             }
-            let id = row.request.id.as_str();
-            if !self.seen.insert(hash(id)) {
-                report.warn(
-                    row_no,
-                    line,
-                    None,
-                    format!("id {id} appears again in this file; this row updates the earlier one"),
-                );
-            }
             match ServiceRequest::from_history(row.request, self.mapping.source()) {
                 Ok((request, events)) => {
                     return Some(ImportedRow {
+                        at: (row_no, line),
                         request,
                         events,
                         service: row.service,
@@ -149,11 +140,6 @@ impl<R: Read> RowReader<R> {
             }
         }
     }
-}
-
-fn hash(id: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
 }
 
 /// A record as text: UTF-8 where it is, else each byte as its Latin-1 character (the export of
@@ -221,7 +207,10 @@ pub async fn import_reader(
                 report.departments += 1;
             }
             ensure_service(store, &mut seen_services, &row.service, &mut report).await?;
-            if writer.push(row.request, row.events, &mut report).await? {
+            if writer
+                .push(row.at, row.request, row.events, &mut report)
+                .await?
+            {
                 progress(report.rows_read, rows.position());
             }
         }
@@ -267,19 +256,32 @@ pub(crate) fn place(areas: &AreaIndex, request: &mut ServiceRequest) {
 /// the next batch: a batch is written by a task of its own, so parsing (this thread) and the
 /// database (SQLite's worker thread, or PostgreSQL) work at the same time. Into a store without
 /// requests it is a bulk load: the secondary indexes are dropped for the load and built once at
-/// the end (`Store::suspend_indexes`), whether the import succeeds or not.
+/// the end (`Store::suspend_indexes`), whether the import succeeds or not. An id repeated in
+/// the input is found by the store when the later row is written (`Store::upsert_import`), so
+/// memory does not grow with the file.
 pub(crate) struct Writer {
     store: Store,
     source: String,
     batch: Vec<(ServiceRequest, Vec<RequestEvent>)>,
-    writing: Option<tokio::task::JoinHandle<civic311_store::Result<UpsertCounts>>>,
+    /// Where each request of `batch` was read (record number, line).
+    read_at: Vec<(u64, u64)>,
+    writing: Option<tokio::task::JoinHandle<civic311_store::Result<Written>>>,
+    /// Keys from here on were written by this import.
+    fresh_keys: i64,
     bulk: bool,
+}
+
+/// A written batch: its counts, and a warning (record, line, reason) per repeated id.
+struct Written {
+    counts: UpsertCounts,
+    repeated: Vec<(u64, u64, String)>,
 }
 
 impl Writer {
     pub(crate) async fn start(store: &Store, source: &str) -> Result<Self, ImportError> {
         // An empty key range: the store has no requests (MIN/MAX of the key, not a count).
-        let bulk = store.request_keys().await?.is_none();
+        let keys = store.request_keys().await?;
+        let bulk = keys.is_none();
         if bulk {
             store.suspend_indexes().await?;
         }
@@ -287,7 +289,9 @@ impl Writer {
             store: store.clone(),
             source: source.to_owned(),
             batch: Vec::with_capacity(BATCH),
+            read_at: Vec::with_capacity(BATCH),
             writing: None,
+            fresh_keys: keys.map_or(i64::MIN, |k| k.end),
             bulk,
         })
     }
@@ -302,11 +306,13 @@ impl Writer {
     /// this one. Returns whether a batch was started (a moment to report progress).
     pub(crate) async fn push(
         &mut self,
+        read_at: (u64, u64),
         request: ServiceRequest,
         events: Vec<RequestEvent>,
         report: &mut ImportReport,
     ) -> Result<bool, ImportError> {
         self.batch.push((request, events));
+        self.read_at.push(read_at);
         if self.batch.len() < BATCH {
             return Ok(false);
         }
@@ -320,9 +326,26 @@ impl Writer {
             return Ok(());
         }
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        let (store, source) = (self.store.clone(), self.source.clone());
+        let read_at = std::mem::replace(&mut self.read_at, Vec::with_capacity(BATCH));
+        let (store, source, fresh) = (self.store.clone(), self.source.clone(), self.fresh_keys);
         self.writing = Some(tokio::spawn(async move {
-            store.upsert_requests(&batch, &source).await
+            let done = store.upsert_import(&batch, &source, fresh).await?;
+            let repeated = done
+                .repeated
+                .into_iter()
+                .map(|i| {
+                    let (row, line) = read_at[i];
+                    let id = batch[i].0.id.as_str();
+                    let reason = format!(
+                        "id {id} appears again in this file; this row updates the earlier one"
+                    );
+                    (row, line, reason)
+                })
+                .collect();
+            Ok(Written {
+                counts: done.counts,
+                repeated,
+            })
         }));
         Ok(())
     }
@@ -331,10 +354,13 @@ impl Writer {
         let Some(writing) = self.writing.take() else {
             return Ok(());
         };
-        let counts = match writing.await {
-            Ok(counts) => counts?,
+        let Written { counts, repeated } = match writing.await {
+            Ok(written) => written?,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
+        for (row, line, reason) in repeated {
+            report.warn(row, line, None, reason);
+        }
         report.imported += counts.inserted as u64;
         report.updated += counts.updated as u64;
         report.unchanged += counts.unchanged as u64;
@@ -360,6 +386,8 @@ impl Writer {
         } else {
             Ok(())
         };
+        // Repeated ids are warned about as their batch is written: back in reading order.
+        report.warnings.sort_by_key(|w| w.row);
         written?;
         Ok(restored?)
     }

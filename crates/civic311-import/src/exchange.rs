@@ -99,7 +99,9 @@ pub async fn import_reader(
             if let Some(parent) = &request.parent_id {
                 duplicates.push((request.id.clone(), parent.clone()));
             }
-            writer.push(request, events, &mut report).await?;
+            writer
+                .push((row_no, line), request, events, &mut report)
+                .await?;
         }
         match reader.failure() {
             Some(e) => Err(format(format!(

@@ -229,3 +229,63 @@ async fn a_file_of_another_layout_is_refused_naming_the_column() {
     assert_eq!(db.store.request_counts().await.unwrap().total, 0);
     db.finish().await;
 }
+
+both_backends!(ids_repeated_in_a_file_are_found_by_the_store_across_batches);
+
+/// The real sample twice in one file (10,026 records: more than one batch of 10,000): every id
+/// of the second copy repeats one of the first, 26 of them in the next batch. The store finds
+/// them as they are written (no set of ids read is kept), and warns at the repeated row. A
+/// later import of the sample alone meets requests of the earlier import: not repeats, and
+/// nothing changed (a re-import is idempotent).
+async fn ids_repeated_in_a_file_are_found_by_the_store_across_batches(db: &TestDb) {
+    let text = std::fs::read_to_string(testdata("kc311_sample.csv")).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let records = expected_from_csv().rows as u64;
+    let twice = format!("{header}\n{body}{body}");
+    let report = kansas_city::import_reader(&db.store, twice.as_bytes(), "twice.csv")
+        .await
+        .unwrap();
+    assert_eq!(report.rows_read, 2 * records);
+    assert!(report.rows_read > 10_000, "the copies span two batches");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(report.imported, records);
+    assert_eq!(
+        (report.updated, report.unchanged),
+        (0, records),
+        "the second copy says nothing new (areas listed in the mapping's order are the same set)"
+    );
+    let repeated: Vec<u64> = report
+        .warnings
+        .iter()
+        .filter(|w| w.reason.contains("appears again in this file"))
+        .map(|w| w.row)
+        .collect();
+    let expected: Vec<u64> = (records + 1..=2 * records).collect();
+    assert_eq!(
+        repeated, expected,
+        "one warning per row of the second copy, in order"
+    );
+    let first = report
+        .warnings
+        .iter()
+        .find(|w| w.row == records + 1)
+        .unwrap();
+    assert!(first.line > records, "{first:?}");
+    assert_eq!(
+        db.store.request_counts().await.unwrap().total as u64,
+        records
+    );
+
+    let again = kansas_city::import_file(&db.store, &testdata("kc311_sample.csv"))
+        .await
+        .unwrap();
+    assert_eq!(again.unchanged, records);
+    assert!(
+        again
+            .warnings
+            .iter()
+            .all(|w| !w.reason.contains("appears again")),
+        "{:?}",
+        &again.warnings[..again.warnings.len().min(3)]
+    );
+}

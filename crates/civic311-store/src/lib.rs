@@ -31,7 +31,9 @@ pub use error::StoreError;
 pub use follow_ups::Attachment;
 pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};
-pub use requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts};
+pub use requests::{
+    EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts, Upserted,
+};
 pub use schema::SchemaStatus;
 pub use sla::{SlaAttainment, SweepReport};
 pub use work_orders::{

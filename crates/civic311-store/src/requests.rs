@@ -61,6 +61,15 @@ pub struct UpsertCounts {
     pub unchanged: usize,
 }
 
+/// What an import's upsert did, and which of its requests repeat an id the same import wrote
+/// before (see [`Store::upsert_import`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upserted {
+    pub counts: UpsertCounts,
+    /// Positions in the batch.
+    pub repeated: Vec<usize>,
+}
+
 impl std::ops::AddAssign for UpsertCounts {
     fn add_assign(&mut self, o: Self) {
         self.inserted += o.inserted;
@@ -185,7 +194,21 @@ impl Store {
         batch: &[(ServiceRequest, Vec<RequestEvent>)],
         source: &str,
     ) -> Result<UpsertCounts> {
-        dispatch!(self, write, upsert_requests(batch, source))
+        Ok(dispatch!(self, write, upsert_requests(batch, source, i64::MAX))?.counts)
+    }
+
+    /// [`Store::upsert_requests`] for one batch of an import that started when the store's keys
+    /// ended at `fresh` ([`Store::request_keys`]): keys only grow, so a request already stored
+    /// under a key from `fresh` on was written by this import, and a request of the batch that
+    /// meets it repeats an id of the import's input. Those are listed, and upserted as usual
+    /// (the later row updates the earlier). Nothing is kept in memory between batches.
+    pub async fn upsert_import(
+        &self,
+        batch: &[(ServiceRequest, Vec<RequestEvent>)],
+        source: &str,
+        fresh: i64,
+    ) -> Result<Upserted> {
+        dispatch!(self, write, upsert_requests(batch, source, fresh))
     }
 
     /// Links imported duplicates (child, original) whose original was not stored yet when they

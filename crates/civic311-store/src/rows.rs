@@ -12,8 +12,9 @@ use sqlx::types::Json;
 
 use crate::{Result, StoreError, StoredEvent};
 
-/// A request as the read queries return it: one JSON object per request, with the parent's
-/// public id and the request's areas as `[layer, area]` pairs (see `sql/requests.rs`).
+/// A request as the read queries return it: one JSON array per request, these fields in this
+/// order, with the parent's public id and the request's areas as `[layer, area]` pairs (see
+/// `sql/requests.rs`).
 #[derive(serde::Deserialize)]
 pub(crate) struct RequestRow {
     pub key: i64,
