@@ -10,6 +10,8 @@ pub mod export;
 #[cfg(feature = "parquet")]
 mod parquet_sink;
 pub mod read;
+#[cfg(feature = "parquet")]
+mod read_parquet;
 pub mod record;
 
 pub use export::{ExportError, ExportOptions, ExportSummary, Format, export};

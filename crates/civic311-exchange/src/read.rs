@@ -1,5 +1,7 @@
-//! Reads exchange-format CSV back into [`Record`]s, row by row: a bad cell rejects its row with
-//! the line and column, never the file; a file of a newer version is refused as a whole.
+//! Reads exchange files back into [`Record`]s, row by row: a bad cell rejects its row with the
+//! line (CSV) or row (Parquet) and column, never the file; a file of a newer version is refused
+//! as a whole. CSV and Parquet give each cell as the text CSV would hold and go through the
+//! same checks ([`Columns::parse`]), so both formats accept and refuse the same things.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -25,21 +27,58 @@ pub enum FileError {
     Csv(#[from] csv::Error),
 }
 
-pub struct Reader<R: Read> {
-    csv: csv::Reader<R>,
-    index: HashMap<String, usize>,
-    layers: Vec<(String, usize)>,
-    record: csv::StringRecord,
-    failed: Option<csv::Error>,
+/// Reads an exchange file's rows, whatever its format.
+pub trait Records {
+    /// The next row, with where it starts (line in CSV, row in Parquet): a record, a row error,
+    /// or `None` at the end.
+    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)>;
+
+    /// After `next_record` returned `None`: why, if the input stopped being readable before
+    /// its end.
+    fn failure(&mut self) -> Option<String>;
 }
 
-impl<R: Read> Reader<R> {
-    /// Reads the header; refuses files without the version 1 columns.
-    pub fn new(input: R) -> Result<Reader<R>, FileError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(input);
-        let header = csv.headers()?.clone();
+impl<T: Records + ?Sized> Records for Box<T> {
+    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+        (**self).next_record()
+    }
+
+    fn failure(&mut self) -> Option<String> {
+        (**self).failure()
+    }
+}
+
+/// Opens an exchange file: Parquet when it starts as Parquet files do (`PAR1`), CSV otherwise.
+pub fn open(path: &std::path::Path) -> std::io::Result<Result<Box<dyn Records + Send>, FileError>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = [0u8; 4];
+    let parquet = matches!(file.read_exact(&mut magic), Ok(()) if &magic == b"PAR1");
+    std::io::Seek::rewind(&mut file)?;
+    if parquet {
+        #[cfg(feature = "parquet")]
+        return Ok(crate::read_parquet::ParquetReader::new(file)
+            .map(|r| Box::new(r) as Box<dyn Records + Send>));
+        #[cfg(not(feature = "parquet"))]
+        return Ok(Err(FileError::NotExchange(
+            "a Parquet file, and this civic311 was built without the `parquet` feature".into(),
+        )));
+    }
+    Ok(Reader::new(std::io::BufReader::new(file)).map(|r| Box::new(r) as Box<dyn Records + Send>))
+}
+
+/// Where each column of a file is, checked against version 1 of the format.
+pub(crate) struct Columns {
+    index: HashMap<String, usize>,
+    layers: Vec<(String, usize)>,
+}
+
+impl Columns {
+    /// Refuses a header without the version 1 columns, or with columns it does not know.
+    pub(crate) fn new<'a>(
+        header: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<Columns, FileError> {
         let index: HashMap<String, usize> = header
-            .iter()
+            .clone()
             .enumerate()
             .map(|(i, h)| (h.trim().to_owned(), i))
             .collect();
@@ -55,7 +94,7 @@ impl<R: Read> Reader<R> {
             )));
         }
         let unknown: Vec<&str> = header
-            .iter()
+            .clone()
             .filter(|h| !h.starts_with(AREA_PREFIX) && !COLUMNS.iter().any(|(c, _)| c == h))
             .collect();
         if !unknown.is_empty() {
@@ -65,53 +104,19 @@ impl<R: Read> Reader<R> {
             )));
         }
         let layers = header
-            .iter()
             .enumerate()
             .filter_map(|(i, h)| Some((h.strip_prefix(AREA_PREFIX)?.to_owned(), i)))
             .collect();
-        Ok(Reader {
-            csv,
-            index,
-            layers,
-            record: csv::StringRecord::new(),
-            failed: None,
-        })
+        Ok(Columns { index, layers })
     }
 
-    /// The next row, with the line it starts on: a record, a row error, or `None` at the end.
-    pub fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
-        match self.csv.read_record(&mut self.record) {
-            Ok(false) => None,
-            Ok(true) => Some((self.record.position().map_or(0, |p| p.line()), self.parse())),
-            // It would fail again at the same place: reading ends here (see `failure`).
-            Err(e) if e.is_io_error() => {
-                self.failed = Some(e);
-                None
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let reason = e.to_string();
-                // A malformed record (a field count that differs): reject it and go on.
-                Some((
-                    line,
-                    Err(RowError {
-                        line,
-                        column: None,
-                        reason,
-                    }),
-                ))
-            }
-        }
-    }
-
-    /// After `next_record` returned `None`: why, if the input stopped being readable before
-    /// its end.
-    pub fn failure(&mut self) -> Option<csv::Error> {
-        self.failed.take()
-    }
-
-    fn parse(&self) -> Result<Record, RowError> {
-        let line = self.record.position().map_or(0, |p| p.line());
+    /// A record from its cells as CSV text (`cell(i)` of the i-th column; empty is null), or
+    /// the first cell that is wrong.
+    pub(crate) fn parse<'c>(
+        &self,
+        line: u64,
+        cell_at: impl Fn(usize) -> Option<&'c str>,
+    ) -> Result<Record, RowError> {
         let err = |column: &str, reason: String| RowError {
             line,
             column: Some(column.to_owned()),
@@ -120,7 +125,7 @@ impl<R: Read> Reader<R> {
         let cell = |name: &str| -> Option<&str> {
             self.index
                 .get(name)
-                .and_then(|&i| self.record.get(i))
+                .and_then(|&i| cell_at(i))
                 .filter(|v| !v.is_empty())
         };
         let required = |name: &str| cell(name).ok_or_else(|| err(name, "is empty".to_owned()));
@@ -182,10 +187,66 @@ impl<R: Read> Reader<R> {
                 .layers
                 .iter()
                 .map(|(layer, i)| {
-                    let area = self.record.get(*i).filter(|v| !v.is_empty());
+                    let area = cell_at(*i).filter(|v| !v.is_empty());
                     (layer.clone(), area.map(str::to_owned))
                 })
                 .collect(),
         })
+    }
+}
+
+pub struct Reader<R: Read> {
+    csv: csv::Reader<R>,
+    columns: Columns,
+    record: csv::StringRecord,
+    failed: Option<csv::Error>,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the header; refuses files without the version 1 columns.
+    pub fn new(input: R) -> Result<Reader<R>, FileError> {
+        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        let header = csv.headers()?.clone();
+        Ok(Reader {
+            csv,
+            columns: Columns::new(header.iter())?,
+            record: csv::StringRecord::new(),
+            failed: None,
+        })
+    }
+}
+
+impl<R: Read> Records for Reader<R> {
+    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+        match self.csv.read_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                let record = &self.record;
+                Some((line, self.columns.parse(line, |i| record.get(i))))
+            }
+            // It would fail again at the same place: reading ends here (see `failure`).
+            Err(e) if e.is_io_error() => {
+                self.failed = Some(e);
+                None
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let reason = e.to_string();
+                // A malformed record (a field count that differs): reject it and go on.
+                Some((
+                    line,
+                    Err(RowError {
+                        line,
+                        column: None,
+                        reason,
+                    }),
+                ))
+            }
+        }
+    }
+
+    fn failure(&mut self) -> Option<String> {
+        self.failed.take().map(|e| e.to_string())
     }
 }

@@ -1,4 +1,4 @@
-//! Imports an exchange-format CSV (docs/EXCHANGE.md), another city's or our own export: every
+//! Imports an exchange file, CSV or Parquet (docs/EXCHANGE.md), another city's or our own export: every
 //! column comes back as it went out, so exporting, importing into an empty store and exporting
 //! again gives the same file. Services unknown here are created with the file's name, group and
 //! standard category; areas are kept by id, and layers loaded here place the rest by point.
@@ -13,7 +13,7 @@ use civic311_domain::{
     Status,
 };
 use civic311_exchange::Record;
-use civic311_exchange::read::{FileError, Reader};
+use civic311_exchange::read::{FileError, Reader, Records};
 use civic311_store::Store;
 
 use crate::csv_import::{Writer, ensure_service, place};
@@ -28,28 +28,47 @@ fn source(city: &str) -> String {
     }
 }
 
+/// Imports an exchange file, Parquet or CSV (told apart by the file's first bytes).
 pub async fn import_file(store: &Store, path: &Path) -> Result<ImportReport, ImportError> {
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| ImportError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    import_reader(store, std::io::BufReader::new(file), &shown).await
+    let reader = civic311_exchange::read::open(path)
+        .map_err(|source| ImportError::Io {
+            path: shown.clone(),
+            source,
+        })?
+        .map_err(|e| not_exchange(&shown, e))?;
+    import_records(store, reader, &shown).await
 }
 
+fn not_exchange(shown: &str, e: FileError) -> ImportError {
+    ImportError::Format {
+        path: shown.to_owned(),
+        reason: match e {
+            FileError::NotExchange(reason) => reason,
+            FileError::Csv(e) => e.to_string(),
+        },
+    }
+}
+
+/// Imports an exchange-format CSV from `input`; `shown` names it in errors.
 pub async fn import_reader(
     store: &Store,
     input: impl Read,
+    shown: &str,
+) -> Result<ImportReport, ImportError> {
+    let reader = Reader::new(input).map_err(|e| not_exchange(shown, e))?;
+    import_records(store, reader, shown).await
+}
+
+async fn import_records(
+    store: &Store,
+    mut reader: impl Records,
     shown: &str,
 ) -> Result<ImportReport, ImportError> {
     let format = |reason: String| ImportError::Format {
         path: shown.to_owned(),
         reason,
     };
-    let mut reader = Reader::new(input).map_err(|e| match e {
-        FileError::NotExchange(reason) => format(reason),
-        FileError::Csv(e) => format(e.to_string()),
-    })?;
     let areas = store.area_index().await?;
     let mut report = ImportReport::default();
     let mut seen_services = HashSet::new();

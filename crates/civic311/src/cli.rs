@@ -245,7 +245,8 @@ pub enum ImportSource {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
-    /// Import an exchange-format CSV (docs/EXCHANGE.md): another city's export, or our own.
+    /// Import an exchange file, CSV or Parquet (docs/EXCHANGE.md): another city's export, or
+    /// our own.
     /// Services unknown here are created with the file's names and standard categories.
     Exchange {
         file: PathBuf,
