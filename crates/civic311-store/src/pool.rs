@@ -166,7 +166,10 @@ impl Store {
                     url: url.to_string(),
                     reason: e.to_string(),
                 })?
-                .application_name("civic311");
+                .application_name("civic311")
+                // Our queries are short and many: compiling one with LLVM costs more than it
+                // saves (a page of an export: 7-125 ms of JIT for a 30 ms query).
+                .options([("jit", "off")]);
             // One direct attempt first: a refused connection fails at once instead of after
             // the pool's acquire timeout.
             sqlx::Connection::close(
