@@ -86,6 +86,30 @@ async fn load_sample(store: &Store) -> u64 {
     report.imported
 }
 
+/// `report` imported all `rows` without a reject, and `store` now exports `first` again.
+async fn assert_same_after_import(
+    report: &civic311_import::ImportReport,
+    rows: u64,
+    first: &str,
+    store: &Store,
+) {
+    assert!(
+        report.rejected.is_empty(),
+        "{:?}",
+        &report.rejected[..3.min(report.rejected.len())]
+    );
+    assert_eq!(report.imported, rows);
+    let second = export_all(store).await;
+    if first != second {
+        let diff = first
+            .lines()
+            .zip(second.lines())
+            .find(|(a, b)| a != b)
+            .unwrap_or_default();
+        panic!("the round trip changed a row:\n{}\n{}", diff.0, diff.1);
+    }
+}
+
 both_backends!(our_export_imports_back_with_nothing_lost);
 
 /// Kansas City's sample out as CSV, into an empty second store, out again: the same bytes.
@@ -126,21 +150,7 @@ async fn our_export_imports_back_with_nothing_lost(db: &TestDb) {
     let report = civic311_import::exchange::import_reader(&peer.store, first.as_bytes(), "kc.csv")
         .await
         .unwrap();
-    assert!(
-        report.rejected.is_empty(),
-        "{:?}",
-        &report.rejected[..3.min(report.rejected.len())]
-    );
-    assert_eq!(report.imported, rows);
-    let second = export_all(&peer.store).await;
-    if first != second {
-        let diff = first
-            .lines()
-            .zip(second.lines())
-            .find(|(a, b)| a != b)
-            .unwrap_or_default();
-        panic!("the round trip changed a row:\n{}\n{}", diff.0, diff.1);
-    }
+    assert_same_after_import(&report, rows, &first, &peer.store).await;
     let again = civic311_import::exchange::import_reader(&peer.store, first.as_bytes(), "kc.csv")
         .await
         .unwrap();
@@ -182,24 +192,7 @@ async fn a_parquet_export_imports_back_with_nothing_lost(db: &TestDb) {
     let report = civic311_import::exchange::import_file(&peer.store, &path)
         .await
         .unwrap();
-    assert!(
-        report.rejected.is_empty(),
-        "{:?}",
-        &report.rejected[..3.min(report.rejected.len())]
-    );
-    assert_eq!(report.imported, rows);
-    let second = export_all(&peer.store).await;
-    if first != second {
-        let diff = first
-            .lines()
-            .zip(second.lines())
-            .find(|(a, b)| a != b)
-            .unwrap_or_default();
-        panic!(
-            "the Parquet round trip changed a row:\n{}\n{}",
-            diff.0, diff.1
-        );
-    }
+    assert_same_after_import(&report, rows, &first, &peer.store).await;
     // A damaged file is refused with the reason; nothing is written.
     let mut bytes = std::fs::read(&path).unwrap();
     let tail = bytes.len() - 8;

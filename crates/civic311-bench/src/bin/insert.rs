@@ -36,7 +36,8 @@ struct Args {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let file = std::io::BufReader::new(std::fs::File::open(&args.csv)?);
-    let mut reader = civic311_import::kansas_city::rows(file, &args.csv.display().to_string())?;
+    let shown = args.csv.display().to_string();
+    let mut reader = civic311_import::kansas_city::rows(file, &shown)?;
     let mut report = ImportReport::default();
     let mut rows = Vec::new();
     while let Some(row) = reader.next_row(&mut report) {
@@ -45,6 +46,8 @@ async fn main() -> Result<()> {
             break;
         }
     }
+    // A file that stopped being readable is an error, not a shorter benchmark.
+    reader.finish(&shown)?;
     let store = civic311_bench::fresh_store(&args.target, &args.db).await?;
     let mut seen = std::collections::HashSet::new();
     for row in &rows {
