@@ -169,7 +169,11 @@ impl Store {
                 .application_name("civic311")
                 // Our queries are short and many: compiling one with LLVM costs more than it
                 // saves (a page of an export: 7-125 ms of JIT for a 30 ms query).
-                .options([("jit", "off")]);
+                // And each is planned for its own values: after five runs PostgreSQL may keep a
+                // generic plan that cannot see them, and for a page of keys within a date range
+                // it chose to scan the whole date index of 10M requests each page (345 ms a
+                // page instead of 30; a 10M export by date became quadratic).
+                .options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")]);
             // One direct attempt first: a refused connection fails at once instead of after
             // the pool's acquire timeout.
             sqlx::Connection::close(
