@@ -35,6 +35,9 @@ pub struct Mapping {
     pub created: DateField,
     #[serde(default)]
     pub closed: Option<DateField>,
+    /// When the city promised it done (its own SLA), where the export says.
+    #[serde(default)]
+    pub due: Option<DateField>,
     pub status: Vocabulary,
     pub service: ServiceColumns,
     /// The department: its code is a slug of this column (e.g. `Agency`: `hpd`)...
@@ -203,6 +206,8 @@ impl Mapping {
             self.created.time_column.as_deref(),
             self.closed.as_ref().map(|c| c.column.as_str()),
             self.closed.as_ref().and_then(|c| c.time_column.as_deref()),
+            self.due.as_ref().map(|c| c.column.as_str()),
+            self.due.as_ref().and_then(|c| c.time_column.as_deref()),
             self.service.code.as_deref(),
             self.service.group.as_deref(),
             self.department.as_deref(),
@@ -411,6 +416,10 @@ impl Compiled {
                 closed_at = None;
             }
         }
+        let due_at = match &m.due {
+            Some(d) => self.date(rec, d)?,
+            None => None,
+        };
         let mut point = None;
         if let (Some(lc), Some(gc)) = (&m.location.lat, &m.location.long)
             && let (Some(lat), Some(long)) = (
@@ -485,7 +494,7 @@ impl Compiled {
             channel,
             department: service.department.clone(),
             assignee: opt(&m.assignee),
-            due_at: None,
+            due_at,
             created_at,
             closed_at,
         };

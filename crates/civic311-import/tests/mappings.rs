@@ -195,7 +195,7 @@ both_backends!(dirty_rows_are_flagged_or_rejected_and_latin1_is_read);
 
 async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
     let store = &db.store;
-    let header = "Unique Key,Created Date,Closed Date,Agency,Agency Name,Complaint Type,Descriptor,Status,Incident Address,Incident Zip,Latitude,Longitude,Open Data Channel Type\n";
+    let header = "Unique Key,Created Date,Closed Date,Agency,Agency Name,Complaint Type,Descriptor,Status,Incident Address,Incident Zip,Latitude,Longitude,Open Data Channel Type,Due Date\n";
     let mut file = header.as_bytes().to_vec();
     for line in [
         // A good row, a Latin-1 address (0xE9 = é), a line break inside a quoted field.
@@ -209,7 +209,9 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
         b"6,05/01/2022 10:00:00 AM,,DOT,DOT,Street Condition,,Open,,,95.0,-73.99,MOBILE\n",
         b"1,05/01/2022 10:00:00 AM,05/02/2022 10:00:00 AM,DOT,Department of Transportation,Street Condition,Pothole,Closed,\"12 Caf\xe9 St\",10001,40.75,-73.99,PHONE\n",
     ] {
-        file.extend_from_slice(line);
+        // Each row ends with an empty Due Date.
+        file.extend_from_slice(&line[..line.len() - 1]);
+        file.extend_from_slice(b",\n");
     }
     let report = csv_import::import_reader(
         store,
