@@ -196,6 +196,15 @@ paths["/api/v1/staff/requests/{id}/priority"] = {"post": staff_op("staff_priorit
 paths["/api/v1/staff/requests/{id}/follow-ups"] = {"post": staff_op("staff_open_follow_up", "Put the request in the call-back queue, saying why", obj({"note": S()}))}
 paths["/api/v1/staff/follow-ups"] = {"get": {**staff_plain("staff_follow_ups", "The call-back queue: open tasks oldest first, or the latest done"),
     "parameters": [{"name": "state", "in": "query", "schema": S(enum=["open", "done"])}]}}
+paths["/api/v1/staff/metrics"] = {"get": {"tags": ["Staff API"], "operationId": "staff_metrics", "security": [{"staffKey": []}],
+    "summary": "Volume, time to close, backlog and SLA attainment of the requests created in a period (docs/METRICS.md)",
+    "parameters": [{"name": "from", "in": "query", "schema": DTIN}, {"name": "to", "in": "query", "schema": DTIN},
+                   {"name": "service_code", "in": "query", "schema": S(), "description": "comma-separated"},
+                   {"name": "area", "in": "query", "schema": S(), "description": "LAYER:AREA"},
+                   {"name": "now", "in": "query", "schema": DTIN}, {"name": "include_self_generated", "in": "query", "schema": {"type": "boolean"}}],
+    "responses": {"200": {"description": "The summary", "content": {"application/json": {"schema": obj({
+        "volume": {"type": "object"}, "time_to_close": {"type": "object"}, "backlog": {"type": "object"}, "sla": {"type": "object"}})}}},
+        **aerr(400, 401, 403)}}}
 paths["/api/v1/staff/follow-ups/{task}/done"] = {"post": {**staff_plain("staff_finish_follow_up", "Close a follow-up with what was done", obj({"outcome": S()})),
     "parameters": [{"name": "task", "in": "path", "required": True, "schema": S(pattern="^[0-9]+$"), "description": "Follow-up number"}]}}
 paths["/api/v1/staff/requests/{id}/attachments"] = {"post": {**staff_op("staff_attach", "Attach a photo (JPEG, PNG, GIF, WebP) or PDF, at most 5 MiB, internal unless public=true"),

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             post(api::staff::open_follow_up),
         )
         .route("/api/v1/staff/follow-ups", get(api::staff::follow_ups))
+        .route("/api/v1/staff/metrics", get(api::staff::metrics))
         .route(
             "/api/v1/staff/follow-ups/{task}/done",
             post(api::staff::finish_follow_up),

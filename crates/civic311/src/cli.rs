@@ -98,6 +98,21 @@ pub enum Command {
     /// without personal data: requesters are never exported, e-mail addresses and phone numbers
     /// are taken out of descriptions, house numbers too with --scrub-street-numbers.
     Export(ExportArgs),
+    /// Volume, time to close, backlog and SLA attainment of the requests selected, as JSON
+    /// (definitions in docs/METRICS.md).
+    Metrics(MetricsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Judge open requests (overdue, age) at this time instead of now
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Count requests the city opened itself (channel self_generated) in SLA attainment
+    #[arg(long)]
+    pub include_self_generated: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +124,16 @@ pub struct ExportArgs {
     /// The exporting city's id, written in every row (e.g. kansas-city)
     #[arg(long)]
     pub city: String,
+    #[command(flatten)]
+    pub select: Selection,
+    /// Replace house numbers: addresses become blocks, "938 Main St" in text "[number] Main St"
+    #[arg(long)]
+    pub scrub_street_numbers: bool,
+}
+
+/// Which requests: by creation time, area and service.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
     /// Requests created at or after this time (2019-10-01 is the city's local midnight)
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
@@ -121,9 +146,6 @@ pub struct ExportArgs {
     /// Only these services (repeatable)
     #[arg(long, value_name = "CODE")]
     pub service: Vec<String>,
-    /// Replace house numbers: addresses become blocks, "938 Main St" in text "[number] Main St"
-    #[arg(long)]
-    pub scrub_street_numbers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -424,6 +446,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let tz = config.open311.timezone;
             with_store(&config.database_url, async |store| {
                 export(store, tz, args).await
+            })
+            .await
+        }
+        Command::Metrics(args) => {
+            let tz = config.open311.timezone;
+            with_store(&config.database_url, async |store| {
+                metrics(store, tz, args).await
             })
             .await
         }
@@ -863,22 +892,14 @@ fn summarize(
     Ok(())
 }
 
-/// `civic311 export`: the filter from the flags, then the file.
-async fn export(store: &Store, timezone: chrono_tz::Tz, args: ExportArgs) -> Result<()> {
-    let ExportArgs {
-        format,
-        output,
-        city,
+/// The requests `select` names, read in the city's time zone.
+fn selection(select: Selection, timezone: chrono_tz::Tz) -> Result<civic311_store::RequestFilter> {
+    let Selection {
         from,
         to,
         area,
         service: services,
-        scrub_street_numbers,
-    } = args;
-    let output = output.as_path();
-    use civic311_exchange::{ExportOptions, Format};
-    let format = Format::parse(&format)
-        .ok_or_else(|| anyhow::anyhow!("--format {format:?}: use csv, geojson or parquet"))?;
+    } = select;
     let time = |flag: &str, value: Option<String>| {
         value
             .map(|v| {
@@ -908,15 +929,50 @@ async fn export(store: &Store, timezone: chrono_tz::Tz, args: ExportArgs) -> Res
                 .map_err(|e| anyhow::anyhow!("--service: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
+    Ok(civic311_store::RequestFilter {
+        service_codes,
+        created_from: time("from", from)?,
+        created_before: time("to", to)?,
+        area,
+        ..Default::default()
+    })
+}
+
+/// `civic311 metrics`: the summary of the requests selected, as JSON on stdout.
+async fn metrics(store: &Store, timezone: chrono_tz::Tz, args: MetricsArgs) -> Result<()> {
+    let now = match args.now {
+        Some(v) => civic311_domain::time::parse_w3c(&v, timezone).ok_or_else(|| {
+            anyhow::anyhow!("--now {v:?}: write a date (2019-10-01) or a W3C time")
+        })?,
+        None => chrono::Utc::now(),
+    };
+    let options = civic311_analytics::Options {
+        filter: selection(args.select, timezone)?,
+        now,
+        timezone,
+        include_self_generated: args.include_self_generated,
+    };
+    let summary = civic311_analytics::summarize(store, &options).await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// `civic311 export`: the filter from the flags, then the file.
+async fn export(store: &Store, timezone: chrono_tz::Tz, args: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        format,
+        output,
+        city,
+        select,
+        scrub_street_numbers,
+    } = args;
+    let output = output.as_path();
+    use civic311_exchange::{ExportOptions, Format};
+    let format = Format::parse(&format)
+        .ok_or_else(|| anyhow::anyhow!("--format {format:?}: use csv, geojson or parquet"))?;
     let options = ExportOptions {
         city,
-        filter: civic311_store::RequestFilter {
-            service_codes,
-            created_from: time("from", from)?,
-            created_before: time("to", to)?,
-            area,
-            ..Default::default()
-        },
+        filter: selection(select, timezone)?,
         scrub: civic311_domain::privacy::Scrub {
             street_numbers: scrub_street_numbers,
         },

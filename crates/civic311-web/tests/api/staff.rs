@@ -516,3 +516,58 @@ async fn follow_ups_and_attachments(db: &TestDb) {
         "the call-back queue is internal: {text}"
     );
 }
+
+both_backends!(staff_read_the_metrics_of_a_cohort);
+
+/// `GET /api/v1/staff/metrics` on the real sample: staff only, the cohort the query names, and a
+/// clear 400 for a bad parameter. (The numbers themselves are checked against DuckDB in
+/// crates/civic311/tests/metrics.rs.)
+async fn staff_read_the_metrics_of_a_cohort(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let key = app.staff_key("analyst-ana").await;
+    let path = "/api/v1/staff/metrics?from=2019-10-01&to=2019-11-01&now=2021-06-01T00:00:00Z";
+    assert_eq!(app.send_as(Method::GET, path, None, None).await.0, 401);
+    let (status, body) = app.send_as(Method::GET, path, Some(&key), None).await;
+    assert_eq!(status, 200, "{body}");
+    // The store's own count of the same cohort (the test server's time zone is UTC).
+    let at = |d: &str| {
+        chrono::DateTime::parse_from_rfc3339(d)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let october = db
+        .store
+        .count_requests(&civic311_store::RequestFilter {
+            created_from: Some(at("2019-10-01T00:00:00Z")),
+            created_before: Some(at("2019-11-01T00:00:00Z")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(october > 0);
+    assert_eq!(body["volume"]["requests"], october);
+    assert_eq!(body["volume"]["by_month"], json!({ "2019-10": october }));
+    let t = &body["time_to_close"];
+    let parts: i64 = ["closed", "closed_without_time", "duplicates", "open"]
+        .iter()
+        .map(|k| t[k].as_i64().unwrap())
+        .sum();
+    assert_eq!(parts, october, "{t}");
+    for (query, says) in [
+        ("from=yesterday", "from"),
+        ("area=42", "LAYER:AREA"),
+        ("include_self_generated=maybe", "include_self_generated"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = app
+            .send_as(
+                Method::GET,
+                &format!("/api/v1/staff/metrics?{query}"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.to_string().contains(says), "{query}: {body}");
+    }
+}

@@ -22,11 +22,13 @@ use crate::error::ApiError;
 mod appointments;
 mod catalog;
 mod follow_ups;
+mod metrics;
 mod work_orders;
 
 pub use appointments::{cancel_appointment, reschedule};
 pub use catalog::{catalog, catalog_versions, save_catalog};
 pub use follow_ups::{attach, attachment, finish_follow_up, follow_ups, open_follow_up};
+pub use metrics::metrics;
 pub use work_orders::{order_work, work_orders};
 
 /// The staff member a request comes from, by their key.
