@@ -54,6 +54,23 @@ pub struct AreaRef {
     pub area: AreaId,
 }
 
+impl AreaRef {
+    /// `LAYER:AREA` as people write it in a filter (`kc-neighborhoods:42`).
+    pub fn parse(s: &str) -> Result<AreaRef, crate::DomainError> {
+        let (layer, area) = s
+            .split_once(':')
+            .ok_or_else(|| crate::DomainError::InvalidId {
+                kind: "area",
+                value: s.to_owned(),
+                reason: "write LAYER:AREA",
+            })?;
+        Ok(AreaRef {
+            layer: LayerId::parse(layer)?,
+            area: AreaId::parse(area)?,
+        })
+    }
+}
+
 /// A request's location. Any part may be missing: a phone caller may give only a street, a
 /// mobile app only a point, and an imported row may have neither.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -910,17 +910,7 @@ fn selection(select: Selection, timezone: chrono_tz::Tz) -> Result<civic311_stor
             .transpose()
     };
     let area = area
-        .map(|a| -> Result<civic311_domain::AreaRef> {
-            let (layer, id) = a
-                .split_once(':')
-                .ok_or_else(|| anyhow::anyhow!("--area {a:?}: write LAYER:AREA"))?;
-            Ok(civic311_domain::AreaRef {
-                layer: civic311_domain::LayerId::parse(layer)
-                    .map_err(|e| anyhow::anyhow!("--area: {e}"))?,
-                area: civic311_domain::AreaId::parse(id)
-                    .map_err(|e| anyhow::anyhow!("--area: {e}"))?,
-            })
-        })
+        .map(|a| civic311_domain::AreaRef::parse(&a).map_err(|e| anyhow::anyhow!("--area: {e}")))
         .transpose()?;
     let service_codes = services
         .iter()

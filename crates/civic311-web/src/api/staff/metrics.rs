@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use civic311_domain::{AreaId, AreaRef, LayerId, ServiceCode};
+use civic311_domain::{AreaRef, ServiceCode};
 use civic311_store::RequestFilter;
 use serde::Deserialize;
 
@@ -56,15 +56,7 @@ pub async fn metrics(
     let area = q
         .area
         .filter(|a| !a.is_empty())
-        .map(|a| {
-            let (layer, id) = a
-                .split_once(':')
-                .ok_or_else(|| ApiError::bad_request(format!("area {a:?}: write LAYER:AREA")))?;
-            Ok::<_, ApiError>(AreaRef {
-                layer: LayerId::parse(layer).map_err(bad)?,
-                area: AreaId::parse(id).map_err(bad)?,
-            })
-        })
+        .map(|a| AreaRef::parse(&a).map_err(bad))
         .transpose()?;
     let options = civic311_analytics::Options {
         filter: RequestFilter {
