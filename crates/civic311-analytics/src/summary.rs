@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::quantile::quantile;
 
 /// Requests read from the store at a time.
-const PAGE: i64 = 5_000;
+const PAGE: u32 = 5_000;
 const DAY: i64 = 86_400;
 
 /// Upper bounds (exclusive, in days) of the time-to-close distribution; the last is open.
@@ -120,22 +120,19 @@ pub struct Sla {
 /// The summary of the requests `options.filter` selects, judged at `options.now`.
 pub async fn summarize(store: &Store, options: &Options) -> civic311_store::Result<Summary> {
     let mut tally = Tally::new(options);
-    let keys = store.request_keys().await?.unwrap_or(0..0);
-    let mut start = keys.start;
-    while start < keys.end {
-        let end = keys.end.min(start.saturating_add(PAGE));
-        for (_, r) in store.export_page(&options.filter, start..end).await? {
+    for keys in store.key_pages(PAGE).await? {
+        for (_, r) in store.export_page(&options.filter, keys).await? {
             tally.add(&r);
         }
-        start = end;
     }
     Ok(tally.finish())
 }
 
-fn bucket(buckets: &[(i64, &'static str)], days_or_seconds: i64, unit: i64) -> usize {
+/// The bucket `seconds` falls in, the buckets' bounds being in days.
+fn bucket(buckets: &[(i64, &'static str)], seconds: i64) -> usize {
     buckets
         .iter()
-        .position(|(below, _)| days_or_seconds < below.saturating_mul(unit))
+        .position(|(below, _)| seconds < below.saturating_mul(DAY))
         .unwrap_or(buckets.len() - 1)
 }
 
@@ -201,14 +198,14 @@ impl<'o> Tally<'o> {
                 let seconds = (closed - r.created_at).num_seconds();
                 t.closed += 1;
                 self.seconds.push(seconds);
-                self.close_counts[bucket(CLOSE_BUCKETS, seconds, DAY)] += 1;
+                self.close_counts[bucket(CLOSE_BUCKETS, seconds)] += 1;
             }
         }
 
         if !r.status.is_closed() {
             self.summary.backlog.open += 1;
             let age = (now - r.created_at).num_seconds();
-            self.age_counts[bucket(AGE_BUCKETS, age, DAY)] += 1;
+            self.age_counts[bucket(AGE_BUCKETS, age)] += 1;
         }
 
         let s = &mut self.summary.sla;

@@ -111,10 +111,7 @@ pub async fn export(
     };
     // Pages are ranges of store keys, so that the next pages are read (each by a database
     // connection of its own) while this one is written here.
-    let keys = store.request_keys().await?.unwrap_or(0..0);
-    let mut ranges = (keys.start..keys.end)
-        .step_by(PAGE as usize)
-        .map(|start| start..keys.end.min(start.saturating_add(i64::from(PAGE))));
+    let mut ranges = store.key_pages(PAGE).await?;
     let fetch = |keys: std::ops::Range<i64>| {
         let (store, filter) = (store.clone(), options.filter.clone());
         tokio::spawn(async move { store.export_page(&filter, keys).await })

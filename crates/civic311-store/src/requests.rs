@@ -134,6 +134,19 @@ impl Store {
         dispatch!(self, read, request_keys())
     }
 
+    /// The store's keys in ranges of `size`, lowest first (none for an empty store): the pages
+    /// that exports and metrics read with [`Store::export_page`].
+    pub async fn key_pages(
+        &self,
+        size: u32,
+    ) -> Result<impl Iterator<Item = std::ops::Range<i64>> + use<>> {
+        let keys = self.request_keys().await?.unwrap_or(0..0);
+        let end = keys.end;
+        Ok((keys.start..end)
+            .step_by(size as usize)
+            .map(move |start| start..end.min(start.saturating_add(i64::from(size)))))
+    }
+
     pub async fn count_requests(&self, filter: &RequestFilter) -> Result<i64> {
         dispatch!(self, read, count_requests(filter))
     }
