@@ -5,8 +5,10 @@
 //! date as requests change (cost by groups, not rows) come next; these exact computations stay
 //! as their reference.
 
+pub mod monthly;
 mod quantile;
 pub mod summary;
 
+pub use monthly::{Month, MonthlyOptions, MonthlyReport, monthly_report};
 pub use quantile::quantile;
 pub use summary::{Bucket, Options, Summary, summarize};

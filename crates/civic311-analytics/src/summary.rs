@@ -120,9 +120,10 @@ pub struct Sla {
 /// The summary of the requests `options.filter` selects, judged at `options.now`.
 pub async fn summarize(store: &Store, options: &Options) -> civic311_store::Result<Summary> {
     let mut tally = Tally::new(options);
-    for keys in store.key_pages(PAGE).await? {
-        for (_, r) in store.export_page(&options.filter, keys).await? {
-            tally.add(&r);
+    let mut pages = store.read_cohort(&options.filter, PAGE).await?;
+    while let Some(page) = pages.next_page().await? {
+        for (_, r) in &page {
+            tally.add(r);
         }
     }
     Ok(tally.finish())
@@ -144,7 +145,8 @@ fn buckets(labels: &[(i64, &'static str)], counts: &[u64]) -> Vec<Bucket> {
         .collect()
 }
 
-struct Tally<'o> {
+/// The summary of requests seen one at a time.
+pub(crate) struct Tally<'o> {
     options: &'o Options,
     summary: Summary,
     seconds: Vec<i64>,
@@ -153,7 +155,7 @@ struct Tally<'o> {
 }
 
 impl<'o> Tally<'o> {
-    fn new(options: &'o Options) -> Self {
+    pub(crate) fn new(options: &'o Options) -> Self {
         Tally {
             options,
             summary: Summary::default(),
@@ -163,7 +165,7 @@ impl<'o> Tally<'o> {
         }
     }
 
-    fn add(&mut self, r: &ServiceRequest) {
+    pub(crate) fn add(&mut self, r: &ServiceRequest) {
         let now = self.options.now;
         let v = &mut self.summary.volume;
         v.requests += 1;
@@ -226,7 +228,7 @@ impl<'o> Tally<'o> {
         }
     }
 
-    fn finish(mut self) -> Summary {
+    pub(crate) fn finish(mut self) -> Summary {
         self.seconds.sort_unstable();
         let t = &mut self.summary.time_to_close;
         t.median_seconds = quantile(&self.seconds, 0.5);

@@ -12,8 +12,6 @@ use crate::record::{self, Record, VERSION, Value};
 
 /// Requests read from the store per query.
 pub const PAGE: u32 = 5_000;
-/// Pages read ahead of the one being written.
-const PAGES_AHEAD: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -109,21 +107,8 @@ pub async fn export(
         layers: layers.clone(),
         ..ExportSummary::default()
     };
-    // Pages are ranges of store keys, so that the next pages are read (each by a database
-    // connection of its own) while this one is written here.
-    let mut ranges = store.key_pages(PAGE).await?;
-    let fetch = |keys: std::ops::Range<i64>| {
-        let (store, filter) = (store.clone(), options.filter.clone());
-        tokio::spawn(async move { store.export_page(&filter, keys).await })
-    };
-    let mut reading: std::collections::VecDeque<_> =
-        ranges.by_ref().take(PAGES_AHEAD).map(fetch).collect();
-    while let Some(next) = reading.pop_front() {
-        let page = match next.await {
-            Ok(page) => page?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
-        reading.extend(ranges.next().map(fetch));
+    let mut pages = store.read_cohort(&options.filter, PAGE).await?;
+    while let Some(page) = pages.next_page().await? {
         for (_, r) in &page {
             let department = r
                 .department

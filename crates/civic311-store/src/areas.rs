@@ -87,6 +87,11 @@ impl Store {
         dispatch!(self, read, layers_in_use())
     }
 
+    /// The loaded areas of `layer` with their names (id order).
+    pub async fn area_names(&self, layer: &LayerId) -> Result<Vec<(String, Option<String>)>> {
+        dispatch!(self, read, area_names(layer.as_str()))
+    }
+
     /// Every area of `layer` with how many requests fall in it, busiest first.
     pub async fn area_counts(&self, layer: &LayerId) -> Result<Vec<(String, Option<String>, i64)>> {
         dispatch!(self, read, area_counts(layer.as_str()))

@@ -16,6 +16,7 @@ pub(crate) mod sqlite {
     include!("sql/notifications.rs");
     include!("sql/follow_ups.rs");
     include!("sql/bulk.rs");
+    include!("sql/activity.rs");
 }
 
 pub(crate) mod postgres {
@@ -31,4 +32,5 @@ pub(crate) mod postgres {
     include!("sql/notifications.rs");
     include!("sql/follow_ups.rs");
     include!("sql/bulk.rs");
+    include!("sql/activity.rs");
 }

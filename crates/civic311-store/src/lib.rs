@@ -7,11 +7,13 @@
 //! request's `version` (optimistic concurrency): a stale save is refused as
 //! [`StoreError::Conflict`] and writes nothing.
 
+mod activity;
 mod appointments;
 mod areas;
 mod backend;
 mod bulk;
 mod catalog;
+mod cohort;
 mod contacts;
 mod duplicates;
 mod error;
@@ -24,9 +26,11 @@ mod schema;
 mod sla;
 mod work_orders;
 
+pub use activity::Activity;
 pub use appointments::Appointment;
 pub use areas::Area;
 pub use catalog::CatalogVersion;
+pub use cohort::Cohort;
 pub use error::StoreError;
 pub use follow_ups::Attachment;
 pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};
@@ -37,8 +41,8 @@ pub use requests::{
 pub use schema::SchemaStatus;
 pub use sla::{SlaAttainment, SweepReport};
 pub use work_orders::{
-    Attempt, FieldReport, NOTIFICATION_TOPIC, Notification, OutboxMessage, ReportOutcome,
-    WORK_ORDER_TOPIC,
+    Attempt, FieldReport, NOTIFICATION_TOPIC, Notification, OutboxMessage, REPORT_TOPIC,
+    ReportMail, ReportOutcome, WORK_ORDER_TOPIC,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

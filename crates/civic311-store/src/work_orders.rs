@@ -20,6 +20,19 @@ pub const WORK_ORDER_TOPIC: &str = "work_order";
 /// The outbox topic of messages to residents and departments (destination `email` or `sms`).
 pub const NOTIFICATION_TOPIC: &str = "notification";
 
+/// The outbox topic of reports mailed to a distribution list (destination `email`).
+pub const REPORT_TOPIC: &str = "report";
+
+/// A report mailed to one person, as queued: plain text for every mail reader, the report
+/// itself as HTML beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ReportMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
 /// A message to one person, as queued (see `civic311_domain::notifications`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Notification {
@@ -86,6 +99,23 @@ pub enum ReportOutcome {
 }
 
 impl Store {
+    /// Queues `mail` under `key` unless a message with that key was queued before, whatever
+    /// became of it: each report goes once to each recipient however often servers ask. True
+    /// when queued now.
+    pub async fn queue_report_mail(
+        &self,
+        key: &str,
+        mail: &ReportMail,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        dispatch!(self, write, queue_report_mail(key, mail, now))
+    }
+
+    /// Whether a message was ever queued under `key`.
+    pub async fn outbox_has(&self, key: &str) -> Result<bool> {
+        dispatch!(self, read, outbox_has(key))
+    }
+
     /// Queues a work order for `request` in `system`: the order, its outbox message and the
     /// request's event in one transaction. Refused for a closed request.
     pub async fn create_work_order(

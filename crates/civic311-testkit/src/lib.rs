@@ -11,6 +11,8 @@
 //! `name::postgres` tests.
 #![allow(clippy::panic, clippy::expect_used)]
 
+pub mod smtp;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

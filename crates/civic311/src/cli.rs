@@ -101,6 +101,43 @@ pub enum Command {
     /// Volume, time to close, backlog and SLA attainment of the requests selected, as JSON
     /// (definitions in docs/METRICS.md).
     Metrics(MetricsArgs),
+    /// Reports to the mayor, the manager and the council (docs/METRICS.md, "Monthly report").
+    Report {
+        #[command(subcommand)]
+        report: ReportKind,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// A month's requests against the month before and a year before: volume, contacts, time
+    /// to close, backlog, SLA, escalations, reassignments, surveys; every service, department and
+    /// area; what moved most. Written as HTML, PDF or JSON by the output file's extension.
+    Monthly(MonthlyArgs),
+    /// Queue the last complete month's report for the `[reports] monthly_to` list if it is due
+    /// and they have not had it (servers ask every ten minutes); `civic311 outbox deliver` or a
+    /// server then mails it.
+    MailDue {
+        /// Act as if it were this time
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MonthlyArgs {
+    /// The month, YYYY-MM [default: the last complete month]
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    /// Where to write it: FILE.html, FILE.pdf or FILE.json
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Judge open requests (overdue, age) at this time instead of now
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Count requests the city opened itself (channel self_generated) in SLA attainment
+    #[arg(long)]
+    pub include_self_generated: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -326,12 +363,20 @@ pub async fn run(cli: Cli) -> Result<()> {
     config.init_logging();
     match cli.command {
         Command::Serve { listen } => {
+            let mailing = config.reports.mailing(config.open311.timezone);
             let store = Store::open(&config.database_url)
                 .await
                 .context("cannot open the database")?;
             let state = AppState::new(store, config.open311)
                 .with_field_systems(config.outbound.field_systems.clone());
-            serve(state, config.outbound, listen.unwrap_or(config.listen), &[]).await
+            serve(
+                state,
+                config.outbound,
+                mailing,
+                listen.unwrap_or(config.listen),
+                &[],
+            )
+            .await
         }
         Command::Migrate => {
             let store = Store::connect(&config.database_url).await?;
@@ -453,6 +498,45 @@ pub async fn run(cli: Cli) -> Result<()> {
             let tz = config.open311.timezone;
             with_store(&config.database_url, async |store| {
                 metrics(store, tz, args).await
+            })
+            .await
+        }
+        Command::Report {
+            report: ReportKind::Monthly(args),
+        } => {
+            let tz = config.open311.timezone;
+            let title = config.reports.title.clone();
+            with_store(&config.database_url, async |store| {
+                monthly_report(store, tz, &title, args).await
+            })
+            .await
+        }
+        Command::Report {
+            report: ReportKind::MailDue { now },
+        } => {
+            let tz = config.open311.timezone;
+            let mailing = config.reports.mailing(tz).ok_or_else(|| {
+                anyhow::anyhow!("no one to mail reports to: set [reports] monthly_to")
+            })?;
+            let now = judged_at(now, tz)?;
+            with_store(&config.database_url, async |store| {
+                use civic311_report::mailing::Due;
+                match civic311_report::mailing::queue_monthly(store, &mailing, now)
+                    .await
+                    .map_err(anyhow::Error::msg)?
+                {
+                    Due::NotYet { month, at } => {
+                        println!("the report for {month} is due at {}", at.to_rfc3339());
+                    }
+                    Due::Queued {
+                        month,
+                        queued,
+                        before,
+                    } => println!(
+                        "report for {month}: queued for {queued} recipients ({before} had it already)"
+                    ),
+                }
+                Ok(())
             })
             .await
         }
@@ -652,6 +736,7 @@ async fn routing(store: &Store, action: RoutingAction) -> Result<()> {
 pub async fn serve(
     state: AppState,
     outbound: civic311_web::outbound::Outbound,
+    mailing: Option<civic311_report::mailing::Mailing>,
     listen: SocketAddr,
     extra_paths: &[String],
 ) -> Result<()> {
@@ -662,6 +747,9 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     crate::jobs::spawn_sla_sweeps(store.clone());
     crate::jobs::spawn_deliveries(store.clone(), outbound);
+    if let Some(mailing) = mailing {
+        crate::jobs::spawn_monthly_reports(store.clone(), mailing);
+    }
     println!("civic311 is serving {} on http://{addr}/", store.url());
     for path in [
         "/",
@@ -928,14 +1016,62 @@ fn selection(select: Selection, timezone: chrono_tz::Tz) -> Result<civic311_stor
     })
 }
 
+/// `--now`, or now.
+fn judged_at(
+    now: Option<String>,
+    timezone: chrono_tz::Tz,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    match now {
+        Some(v) => civic311_domain::time::parse_w3c(&v, timezone)
+            .ok_or_else(|| anyhow::anyhow!("--now {v:?}: write a date (2019-10-01) or a W3C time")),
+        None => Ok(chrono::Utc::now()),
+    }
+}
+
+/// `civic311 report monthly`: the report, written where --output says in the format its
+/// extension names.
+async fn monthly_report(
+    store: &Store,
+    timezone: chrono_tz::Tz,
+    title: &str,
+    args: MonthlyArgs,
+) -> Result<()> {
+    let format = civic311_report::Format::of_path(&args.output).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--output {}: name a .html, .pdf or .json file",
+            args.output.display()
+        )
+    })?;
+    let now = judged_at(args.now, timezone)?;
+    let month = match args.month {
+        Some(m) => m
+            .parse::<civic311_analytics::Month>()
+            .map_err(|e| anyhow::anyhow!("--month: {e}"))?,
+        None => civic311_analytics::Month::last_complete(now, timezone),
+    };
+    let options = civic311_analytics::MonthlyOptions {
+        month,
+        now,
+        timezone,
+        include_self_generated: args.include_self_generated,
+    };
+    let started = std::time::Instant::now();
+    let report = civic311_analytics::monthly_report(store, &options).await?;
+    let bytes = civic311_report::render(&report, title, format).map_err(anyhow::Error::msg)?;
+    std::fs::write(&args.output, bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!(
+        "report for {month} ({} requests) written to {} in {:.2} s",
+        report.this_month.summary.volume.requests,
+        args.output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// `civic311 metrics`: the summary of the requests selected, as JSON on stdout.
 async fn metrics(store: &Store, timezone: chrono_tz::Tz, args: MetricsArgs) -> Result<()> {
-    let now = match args.now {
-        Some(v) => civic311_domain::time::parse_w3c(&v, timezone).ok_or_else(|| {
-            anyhow::anyhow!("--now {v:?}: write a date (2019-10-01) or a W3C time")
-        })?,
-        None => chrono::Utc::now(),
-    };
+    let now = judged_at(args.now, timezone)?;
     let options = civic311_analytics::Options {
         filter: selection(args.select, timezone)?,
         now,

@@ -31,6 +31,44 @@ struct RawConfig {
     field_systems: Vec<RawFieldSystem>,
     /// `[notifications]`: how residents and departments are told (docs/NOTIFICATIONS.md).
     notifications: RawNotifications,
+    /// `[reports]`: the council's monthly report (docs/METRICS.md).
+    reports: Reports,
+}
+
+/// The `[reports]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reports {
+    /// The name on the reports, e.g. "Kansas City 311".
+    pub title: String,
+    /// Who receives the monthly report by e-mail (needs `[notifications]` smtp_url and from):
+    /// servers send it, as HTML, once the month is over.
+    pub monthly_to: Vec<String>,
+    /// The day of the next month it is sent on (1 to 28), after 06:00 in the city's time zone:
+    /// later days let late closings of the month count.
+    pub monthly_day: u32,
+}
+
+impl Reports {
+    /// Where and when the monthly report is mailed; `None` without a distribution list.
+    pub fn mailing(&self, timezone: Tz) -> Option<civic311_report::mailing::Mailing> {
+        (!self.monthly_to.is_empty()).then(|| civic311_report::mailing::Mailing {
+            title: self.title.clone(),
+            to: self.monthly_to.clone(),
+            day: self.monthly_day,
+            timezone,
+        })
+    }
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            title: "City 311".into(),
+            monthly_to: Vec::new(),
+            monthly_day: 1,
+        }
+    }
 }
 
 /// The `[notifications]` table.
@@ -102,6 +140,7 @@ impl Default for RawConfig {
             open311: RawOpen311::default(),
             field_systems: Vec::new(),
             notifications: RawNotifications::default(),
+            reports: Reports::default(),
         }
     }
 }
@@ -114,6 +153,7 @@ pub struct Config {
     pub open311: Open311Config,
     /// Field systems, the mailer and the SMS gateway: where the outbox delivers.
     pub outbound: Outbound,
+    pub reports: Reports,
 }
 
 impl Config {
@@ -185,8 +225,10 @@ impl Config {
             field_systems: check_field_systems(raw.field_systems)?,
             ..check_notifications(raw.notifications)?
         };
+        check_reports(&raw.reports, &outbound)?;
         Ok(Config {
             outbound,
+            reports: raw.reports,
             database_url,
             listen,
             log: raw.log,
@@ -245,6 +287,31 @@ fn check_secret(
         ));
     }
     Ok(secret)
+}
+
+fn check_reports(reports: &Reports, outbound: &Outbound) -> Result<()> {
+    if reports.title.trim().is_empty() {
+        return Err(anyhow!("invalid configuration key `reports.title`: empty"));
+    }
+    if !(1..=28).contains(&reports.monthly_day) {
+        return Err(anyhow!(
+            "invalid configuration key `reports.monthly_day`: {} is not a day from 1 to 28",
+            reports.monthly_day
+        ));
+    }
+    for to in &reports.monthly_to {
+        if !civic311_web::outbound::is_mail_address(to) {
+            return Err(anyhow!(
+                "invalid configuration key `reports.monthly_to`: {to:?} is not an e-mail address"
+            ));
+        }
+    }
+    if !reports.monthly_to.is_empty() && outbound.mailer.is_none() {
+        return Err(anyhow!(
+            "invalid configuration key `reports.monthly_to`: e-mailing reports needs `[notifications]` smtp_url and from"
+        ));
+    }
+    Ok(())
 }
 
 fn check_notifications(raw: RawNotifications) -> Result<Outbound> {

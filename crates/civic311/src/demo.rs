@@ -60,6 +60,7 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
     crate::cli::serve(
         AppState::new(store, open311),
         Default::default(),
+        None,
         listen,
         &extra,
     )

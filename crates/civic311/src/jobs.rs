@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use civic311_domain::Backoff;
 use civic311_domain::sla::EscalationPolicy;
+use civic311_report::mailing::{Due, Mailing, queue_monthly};
 use civic311_store::Store;
 use civic311_web::outbound::{Outbound, deliver_due};
 
@@ -12,6 +13,8 @@ use civic311_web::outbound::{Outbound, deliver_due};
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often the outbox is looked at for due messages.
 const DELIVER_EVERY: Duration = Duration::from_secs(10);
+/// How often servers ask whether the monthly report is due.
+const REPORTS_EVERY: Duration = Duration::from_secs(600);
 
 /// Runs the SLA escalation sweep every minute until the process ends.
 pub fn spawn_sla_sweeps(store: Store) {
@@ -55,6 +58,26 @@ pub fn spawn_deliveries(store: Store, outbound: Outbound) {
                 ),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "work order delivery failed; retrying"),
+            }
+        }
+    });
+}
+
+/// Queues the monthly report for its distribution list once it is due (every ten minutes a
+/// server asks; each recipient gets each month's report once, see `civic311_report::mailing`).
+pub fn spawn_monthly_reports(store: Store, mailing: Mailing) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(REPORTS_EVERY);
+        loop {
+            every.tick().await;
+            match queue_monthly(&store, &mailing, chrono::Utc::now()).await {
+                Ok(Due::Queued { month, queued, .. }) if queued > 0 => {
+                    tracing::info!(%month, queued, "monthly report queued for mailing");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "monthly report failed; retrying in ten minutes");
+                }
             }
         }
     });

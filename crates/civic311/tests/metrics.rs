@@ -203,3 +203,237 @@ fn new_york_metrics_with_its_own_due_dates_agree_with_duckdb() {
         }
     }
 }
+
+/// Compares the fields DuckDB computes of each row (names are the catalog's, not compared).
+fn same_rows(path: &str, ours: &Value, duck: &Value) {
+    let (ours, duck) = (ours.as_array().unwrap(), duck.as_array().unwrap());
+    assert_eq!(ours.len(), duck.len(), "{path}: rows");
+    for (i, (a, b)) in ours.iter().zip(duck).enumerate() {
+        for field in b.as_object().unwrap().keys() {
+            same(&format!("{path}[{i}].{field}"), &a[field], &b[field]);
+        }
+    }
+}
+
+#[test]
+fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let city = City {
+        dir: dir.path(),
+        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
+        timezone: "America/Chicago",
+    };
+    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let now = "2021-06-01T00:00:00Z";
+    let json = dir.path().join("october.json");
+    let report = |output: &Path| {
+        city.run(&[
+            "report",
+            "monthly",
+            "--month",
+            "2019-10",
+            "--now",
+            now,
+            "--output",
+            output.to_str().unwrap(),
+        ])
+    };
+    report(&json);
+    let ours: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+
+    // The three months are the cohorts `civic311 metrics` gives for the same local months.
+    for (period, from, to) in [
+        ("this_month", "2019-10-01", "2019-11-01"),
+        ("previous_month", "2019-09-01", "2019-10-01"),
+        ("year_ago", "2018-10-01", "2018-11-01"),
+    ] {
+        let metrics: Value =
+            serde_json::from_str(&city.run(&["metrics", "--now", now, "--from", from, "--to", to]))
+                .unwrap();
+        same(period, &ours[period]["summary"], &metrics);
+    }
+    let month = ours["this_month"]["summary"]["volume"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        month > 20,
+        "October 2019 has requests in the sample: {month}"
+    );
+    let services = ours["services"].as_array().unwrap();
+    let by_service: u64 = services
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_service, month);
+    // Names come from the catalog the import built.
+    assert!(
+        services.iter().all(|r| r["name"].is_string()),
+        "{services:?}"
+    );
+
+    if let Some(python) = civic311_testkit::clients_python() {
+        let parquet = dir.path().join("kc.parquet");
+        city.run(&[
+            "export",
+            "--city",
+            "kansas-city",
+            "--format",
+            "parquet",
+            "--output",
+            parquet.to_str().unwrap(),
+        ]);
+        let output = Command::new(&python)
+            .arg(root().join("tests/python/report_duckdb.py"))
+            .args([
+                parquet.to_str().unwrap(),
+                city.timezone,
+                now,
+                "2019-10",
+                "no",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
+        same("trend", &ours["trend"], &duck["trend"]);
+        same_rows("services", &ours["services"], &duck["services"]);
+        same_rows("departments", &ours["departments"], &duck["departments"]);
+        let layers = duck["areas"].as_object().unwrap();
+        assert_eq!(layers.len(), 2, "council districts and neighborhoods");
+        for (layer, rows) in layers {
+            same_rows(layer, &ours["areas"][layer], rows);
+        }
+        for movers in ["month_over_month", "year_over_year"] {
+            same_rows(movers, &ours["movers"][movers], &duck["movers"][movers]);
+        }
+    }
+
+    // The same report as HTML and as PDF carries the same numbers.
+    let html = dir.path().join("october.html");
+    report(&html);
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("monthly report, 2019-10"), "{html}");
+    assert!(html.contains("<svg"), "charts are inline SVG");
+    let top = &services[0];
+    let median_days = format!(
+        "{:.1} d",
+        top["median_seconds"].as_f64().unwrap() / 86_400.0
+    );
+    for needle in [
+        format!("{month} service requests"),
+        top["name"].as_str().unwrap().to_owned(),
+        median_days.clone(),
+    ] {
+        assert!(html.contains(&needle), "HTML lacks {needle:?}");
+    }
+    let pdf = dir.path().join("october.pdf");
+    report(&pdf);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    if let Some(python) = civic311_testkit::clients_python() {
+        // pypdf (PyPI) reads the text back out of the PDF.
+        let output = Command::new(&python)
+            .args(["-c", "import sys, pypdf; print('\\n'.join(p.extract_text() for p in pypdf.PdfReader(sys.argv[1]).pages))"])
+            .arg(&pdf)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        for needle in [
+            "monthly report, 2019-10".to_owned(),
+            format!("{month} service requests"),
+            median_days,
+            "page 1 of".to_owned(),
+        ] {
+            assert!(text.contains(&needle), "PDF lacks {needle:?}: {text}");
+        }
+    }
+}
+
+#[test]
+fn a_report_refuses_an_unknown_format_or_month_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("empty.db").display());
+    for (args, message) in [
+        (
+            vec!["--month", "2019-10", "--output", "r.docx"],
+            "name a .html, .pdf or .json file",
+        ),
+        (
+            vec!["--month", "2019-13", "--output", "r.html"],
+            "\"2019-13\" is not a month",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_civic311"))
+            .current_dir(dir.path())
+            .args(["report", "monthly"])
+            .args(&args)
+            .env("CIVIC311_DATABASE_URL", &db)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!dir.path().join(args[3]).exists());
+    }
+}
+
+/// Servers mail the last complete month's report to the distribution list once it is due, once
+/// to each recipient however often they ask; here `report mail-due` asks as a server would.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_monthly_report_is_mailed_once_when_due() {
+    let (smtp, mailbox) = civic311_testkit::smtp::sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("civic311.toml"),
+        format!(
+            "[notifications]\nsmtp_url = \"{smtp}\"\nfrom = \"KC 311 <311@kcmo.example>\"\n\
+             [reports]\ntitle = \"Kansas City 311\"\nmonthly_day = 2\n\
+             monthly_to = [\"mayor@kcmo.example\", \"Council <council@kcmo.example>\"]\n"
+        ),
+    )
+    .unwrap();
+    let city = City {
+        dir: dir.path(),
+        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
+        timezone: "America/Chicago",
+    };
+    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    // 2 November 2019, 05:59 in Kansas City: not yet.
+    let early = city.run(&["report", "mail-due", "--now", "2019-11-02T10:59:00Z"]);
+    assert!(
+        early.contains("the report for 2019-10 is due at 2019-11-02T11:00:00+00:00"),
+        "{early}"
+    );
+    let due = city.run(&["report", "mail-due", "--now", "2019-11-02T11:00:00Z"]);
+    assert!(
+        due.contains("queued for 2 recipients (0 had it already)"),
+        "{due}"
+    );
+    let again = city.run(&["report", "mail-due", "--now", "2019-11-02T11:10:00Z"]);
+    assert!(
+        again.contains("queued for 0 recipients (2 had it already)"),
+        "{again}"
+    );
+    city.run(&["outbox", "deliver"]);
+    let mails = mailbox.lock().unwrap().clone();
+    let mut to: Vec<String> = mails.iter().flat_map(|(rcpts, _)| rcpts.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["council@kcmo.example", "mayor@kcmo.example"]);
+    for (_, message) in &mails {
+        assert!(
+            message.contains("Subject: Kansas City 311: monthly report, 2019-10"),
+            "{message}"
+        );
+        assert!(message.contains("multipart/alternative"), "{message}");
+        assert!(message.contains("text/html"), "{message}");
+    }
+}

@@ -66,6 +66,13 @@ pub(crate) async fn contact_counts(pool: &Pool) -> Result<Vec<(String, i64)>> {
     .await?)
 }
 
+pub(crate) async fn area_names(pool: &Pool, layer: &str) -> Result<Vec<(String, Option<String>)>> {
+    Ok(sqlx::query_as("SELECT area_id, name FROM areas WHERE layer_id = $1 ORDER BY area_id")
+        .bind(layer)
+        .fetch_all(pool)
+        .await?)
+}
+
 pub(crate) async fn area_geometries(pool: &Pool) -> Result<Vec<(String, String, String)>> {
     Ok(sqlx::query_as(
         "SELECT layer_id, area_id, geometry FROM areas WHERE geometry IS NOT NULL ORDER BY layer_id, area_id",

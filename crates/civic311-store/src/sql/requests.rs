@@ -420,6 +420,29 @@ pub(crate) async fn export_page(
     Ok(page)
 }
 
+pub(crate) async fn cohort_keys(pool: &Pool, f: &RequestFilter) -> Result<Vec<i64>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT r.key FROM service_requests r");
+    push_filter(&mut q, f);
+    // No ORDER BY: SQLite would walk the table in key order to avoid the sort instead of
+    // taking the creation-time index; sorting a cohort's keys here is cheap.
+    let mut keys: Vec<i64> = q.build_query_scalar().fetch_all(pool).await?;
+    keys.sort_unstable();
+    Ok(keys)
+}
+
+pub(crate) async fn export_keys(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, ServiceRequest)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    q.push(" WHERE r.key IN ");
+    push_keys(&mut q, keys).push(")").push(REQUESTS_END);
+    let mut conn = pool.acquire().await?;
+    let mut page = fetch_requests(&mut conn, q, false).await?;
+    page.sort_unstable_by_key(|(key, _)| *key);
+    Ok(page)
+}
+
 pub(crate) async fn duplicate_candidates(
     pool: &Pool,
     c: &crate::duplicates::CandidateQuery,

@@ -3,7 +3,8 @@
 use civic311_domain::{ClosureReason, Status, WorkOrder, WorkOrderState};
 
 use crate::work_orders::{
-    Attempt, FieldReport, OutboxMessage, ReportOutcome, WORK_ORDER_TOPIC, work_order_payload,
+    Attempt, FieldReport, OutboxMessage, REPORT_TOPIC, ReportMail, ReportOutcome, WORK_ORDER_TOPIC,
+    work_order_payload,
 };
 
 const WORK_ORDER_COLUMNS: &str = "SELECT w.id, r.id, w.system, w.state, w.external_id, w.instructions, \
@@ -277,4 +278,31 @@ pub(crate) async fn apply_field_report(pool: &Pool, report: &FieldReport, now: D
     save_in(&mut tx, key, &mut request, &events).await?;
     tx.commit().await?;
     Ok(ReportOutcome::Applied(order))
+}
+
+pub(crate) async fn queue_report_mail(
+    pool: &Pool,
+    key: &str,
+    mail: &ReportMail,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (topic, destination, idempotency_key, payload, next_attempt_at, created_at) \
+         VALUES ($1, 'email', $2, $3, $4, $4) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(REPORT_TOPIC)
+    .bind(key)
+    .bind(serde_json::to_string(mail).map_err(StoreError::corrupt)?)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn outbox_has(pool: &Pool, key: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
 }

@@ -4,7 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use civic311_domain::Backoff;
-use civic311_store::{Attempt, NOTIFICATION_TOPIC, Notification, OutboxMessage, Store, StoreError};
+use civic311_store::{
+    Attempt, NOTIFICATION_TOPIC, Notification, OutboxMessage, REPORT_TOPIC, ReportMail, Store,
+    StoreError,
+};
 use serde::Deserialize;
 
 use super::signing::signed;
@@ -49,6 +52,8 @@ pub async fn deliver_due(
         for message in &batch {
             let sent = if message.topic == NOTIFICATION_TOPIC {
                 notify(outbound, client, message).await.map(|()| None)
+            } else if message.topic == REPORT_TOPIC {
+                mail_report(outbound, message).await.map(|()| None)
             } else {
                 send(outbound, client, message).await
             };
@@ -96,6 +101,15 @@ struct Failure {
     permanent: bool,
 }
 
+impl From<super::mail::MailError> for Failure {
+    fn from(e: super::mail::MailError) -> Failure {
+        Failure {
+            error: e.error,
+            permanent: e.permanent,
+        }
+    }
+}
+
 fn retry(error: String) -> Failure {
     Failure {
         error,
@@ -128,10 +142,7 @@ async fn notify(
             mailer
                 .send(&n.to, &n.subject, &n.body)
                 .await
-                .map_err(|e| Failure {
-                    error: e.error,
-                    permanent: e.permanent,
-                })
+                .map_err(Failure::from)
         }
         "sms" => {
             let gateway = outbound.sms.as_ref().ok_or_else(|| {
@@ -145,6 +156,19 @@ async fn notify(
         }
         other => Err(permanent(format!("unknown notification channel {other:?}"))),
     }
+}
+
+/// A report to one person on the distribution list.
+async fn mail_report(outbound: &Outbound, message: &OutboxMessage) -> Result<(), Failure> {
+    let mail: ReportMail = serde_json::from_str(&message.payload)
+        .map_err(|e| permanent(format!("unreadable report mail: {e}")))?;
+    let mailer = outbound.mailer.as_ref().ok_or_else(|| {
+        permanent("no SMTP server is configured ([notifications] smtp_url)".into())
+    })?;
+    mailer
+        .send_html(&mail.to, &mail.subject, &mail.text, &mail.html)
+        .await
+        .map_err(Failure::from)
 }
 
 async fn send(

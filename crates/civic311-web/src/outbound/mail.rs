@@ -1,8 +1,13 @@
 //! E-mail through the city's SMTP server (`lettre`), for notifications to residents and
 //! departments.
 
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// Whether `text` is an e-mail address (`name@example.org` or `Name <name@example.org>`).
+pub fn is_mail_address(text: &str) -> bool {
+    text.parse::<Mailbox>().is_ok()
+}
 
 /// An SMTP server and the address messages come from.
 #[derive(Clone)]
@@ -41,6 +46,27 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        self.deliver(to, subject, |b| b.body(body.to_owned())).await
+    }
+
+    /// A message with a plain-text part and an HTML part (mail readers show the one they can).
+    pub async fn send_html(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: &str,
+    ) -> Result<(), MailError> {
+        let parts = MultiPart::alternative_plain_html(text.to_owned(), html.to_owned());
+        self.deliver(to, subject, |b| b.multipart(parts)).await
+    }
+
+    async fn deliver(
+        &self,
+        to: &str,
+        subject: &str,
+        body: impl FnOnce(MessageBuilder) -> Result<Message, lettre::error::Error>,
+    ) -> Result<(), MailError> {
         let permanent = |error: String| MailError {
             error,
             permanent: true,
@@ -48,12 +74,12 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| permanent(format!("{to:?} is not an e-mail address: {e}")))?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
-            .body(body.to_owned())
-            .map_err(|e| permanent(format!("cannot build the message: {e}")))?;
+            .subject(subject);
+        let message =
+            body(builder).map_err(|e| permanent(format!("cannot build the message: {e}")))?;
         self.transport
             .send(message)
             .await

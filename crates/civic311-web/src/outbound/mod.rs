@@ -13,7 +13,7 @@ mod webhook;
 use std::time::Duration;
 
 pub use deliver::{DeliveryReport, deliver_due};
-pub use mail::Mailer;
+pub use mail::{Mailer, is_mail_address};
 pub use reconcile::{Disagreement, reconcile};
 pub use webhook::receive;
 

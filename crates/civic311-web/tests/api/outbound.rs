@@ -372,63 +372,6 @@ async fn work_orders_reach_a_failing_receiver_once_each(db: &TestDb) {
     );
 }
 
-/// A minimal SMTP server that keeps what it is given: (recipients, message).
-type Mailbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
-
-async fn smtp_sink() -> (String, Mailbox) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let mailbox = Mailbox::default();
-    let kept = mailbox.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut rcpts = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                        b"250 sink\r\n"
-                    } else if upper.starts_with("RCPT TO:") {
-                        rcpts.push(
-                            line[8..]
-                                .trim()
-                                .trim_matches(|c| c == '<' || c == '>')
-                                .to_owned(),
-                        );
-                        b"250 OK\r\n"
-                    } else if upper == "DATA" {
-                        write.write_all(b"354 go on\r\n").await.unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(l)) = lines.next_line().await {
-                            if l == "." {
-                                break;
-                            }
-                            data.push_str(&l);
-                            data.push('\n');
-                        }
-                        kept.lock()
-                            .unwrap()
-                            .push((std::mem::take(&mut rcpts), data));
-                        b"250 queued\r\n"
-                    } else if upper == "QUIT" {
-                        let _ = write.write_all(b"221 bye\r\n").await;
-                        break;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (url, mailbox)
-}
-
 both_backends!(every_reporter_hears_when_the_parent_closes);
 
 /// Four residents report one pothole; three reports are merged into the first. When staff close
@@ -493,7 +436,7 @@ async fn every_reporter_hears_when_the_parent_closes(db: &TestDb) {
     let queued = app.store.outbox("pending", 100).await.unwrap();
     assert_eq!(queued.len(), 3, "{queued:?}");
 
-    let (smtp, mailbox) = smtp_sink().await;
+    let (smtp, mailbox) = civic311_testkit::smtp::sink().await;
     let (gateway, rx) = start_receiver().await;
     let outbound = Outbound {
         mailer: Some(Mailer::new(&smtp, "KC 311 <311@kcmo.example>").unwrap()),

@@ -1,0 +1,51 @@
+//! The monthly report to the mayor, the manager and the council, from
+//! [`civic311_analytics::monthly_report`]: one document, written as HTML (inline SVG charts,
+//! nothing fetched) or PDF, chosen by the output file's extension; JSON is the report itself.
+
+pub mod document;
+pub mod html;
+pub mod mailing;
+pub mod pdf;
+
+use civic311_analytics::MonthlyReport;
+
+/// The formats a report is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Pdf,
+    Json,
+}
+
+impl Format {
+    /// By the file's extension: `.html`/`.htm`, `.pdf`, `.json`.
+    pub fn of_path(path: &std::path::Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "pdf" => Some(Format::Pdf),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Pdf => "application/pdf",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// The report of `title` (the city's 311, e.g. "Kansas City 311") in `format`.
+pub fn render(report: &MonthlyReport, title: &str, format: Format) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Html => html::render(&document::build(report, title))
+            .map(String::into_bytes)
+            .map_err(|e| format!("cannot render the report as HTML: {e}")),
+        Format::Pdf => Ok(pdf::render(&document::build(report, title))),
+        Format::Json => serde_json::to_vec_pretty(report)
+            .map_err(|e| format!("cannot write the report as JSON: {e}")),
+    }
+}

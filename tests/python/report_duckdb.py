@@ -1,0 +1,66 @@
+"""The grouped numbers of `civic311 report monthly` (docs/METRICS.md, "Monthly report"), computed
+independently by DuckDB from an exported Parquet file: the 13-month trend, every service,
+department and area of the month against the month before and a year before, and the movers.
+Used by crates/civic311/tests/report.rs and scripts/bench-metrics.
+
+usage: report_duckdb.py FILE.parquet TIMEZONE NOW YYYY-MM yes|no(include self-generated)
+"""
+import duckdb, json, sys
+f, tz, now, month, with_self = sys.argv[1:6]
+con = duckdb.connect()
+con.execute(f"SET TimeZone = '{tz}'")
+y, m = map(int, month.split("-"))
+def back(n):
+    i = y * 12 + m - 1 - n
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
+con.execute(f"""CREATE VIEW r AS SELECT *, strftime(created_at, '%Y-%m') AS month,
+    epoch(closed_at) - epoch(created_at) AS secs, coalesce(closure_reason = 'duplicate', false) AS dup
+    FROM '{f}'""")
+trend = [{"month": back(n), "requests": con.execute(f"SELECT count(*) FROM r WHERE month = '{back(n)}'").fetchone()[0]}
+         for n in range(12, -1, -1)]
+now_s = f"epoch(TIMESTAMPTZ '{now}')"
+judged = "NOT dup" + ("" if with_self == "yes" else " AND channel <> 'self_generated'")
+closed = "status = 'closed' AND NOT dup AND closed_at IS NOT NULL"
+
+def rows(expr, where="true"):
+    q = f"""SELECT {expr} AS k,
+        count(*) FILTER (month = '{back(0)}'),
+        count(*) FILTER (month = '{back(1)}'),
+        count(*) FILTER (month = '{back(12)}'),
+        count(*) FILTER (month = '{back(0)}' AND {closed}),
+        quantile_cont(secs, 0.5) FILTER (month = '{back(0)}' AND {closed}),
+        count(*) FILTER (month = '{back(0)}' AND status <> 'closed'),
+        count(*) FILTER (month = '{back(0)}' AND {judged} AND due_at IS NOT NULL AND status <> 'closed' AND epoch(due_at) < {now_s}),
+        count(*) FILTER (month = '{back(0)}' AND {judged} AND due_at IS NOT NULL AND status = 'closed' AND closed_at <= due_at),
+        count(*) FILTER (month = '{back(0)}' AND {judged} AND due_at IS NOT NULL AND status = 'closed' AND closed_at > due_at)
+      FROM r WHERE {where} AND month IN ('{back(0)}', '{back(1)}', '{back(12)}') GROUP BY 1"""
+    out = []
+    for k, n, prev, year, closed_n, median, open_n, overdue, met, late in con.execute(q).fetchall():
+        judged_n = met + late + overdue
+        out.append({"key": str(k), "requests": n, "previous_month": prev, "year_ago": year,
+                    "closed": closed_n, "median_seconds": median, "open": open_n,
+                    "open_overdue": overdue, "attainment": met / judged_n if judged_n else None})
+    out.sort(key=lambda r: (-r["requests"], r["key"]))
+    return out
+
+areas = {}
+for (column,) in con.execute("SELECT column_name FROM (DESCRIBE r) WHERE column_name LIKE 'area:%'").fetchall():
+    got = rows(f'"{column}"', f'"{column}" IS NOT NULL')
+    if got:
+        areas[column[5:]] = got
+services = rows("service_code")
+def movers(compared):
+    out = []
+    for dimension, rs in [("service", services)] + sorted(areas.items()):
+        ms = [{"dimension": dimension, "key": r["key"], "requests": r["requests"], "compared": r[compared],
+               "change": r["requests"] - r[compared]} for r in rs if r["requests"] != r[compared]]
+        ms.sort(key=lambda x: (-abs(x["change"]), x["key"]))
+        out += ms[:5]
+    return out
+print(json.dumps({
+    "trend": trend,
+    "services": services,
+    "departments": rows("coalesce(department, 'none')"),
+    "areas": areas,
+    "movers": {"month_over_month": movers("previous_month"), "year_over_year": movers("year_ago")},
+}))
