@@ -130,6 +130,13 @@ fn yes() -> bool {
 }
 
 impl Service {
+    /// The standard category it is compared under: the catalog's, else guessed from its name
+    /// and group.
+    pub fn standard_category(&self) -> crate::StandardCategory {
+        self.category
+            .unwrap_or_else(|| crate::StandardCategory::guess(&self.name, self.group.as_deref()))
+    }
+
     /// The SLA target for a request of `priority`: its own, else the service's.
     pub fn sla_for(&self, priority: Priority) -> Option<SlaTarget> {
         self.sla_by_priority.get(&priority).copied().or(self.sla)

@@ -111,10 +111,7 @@ impl Record {
         layers: &[String],
         scrub: Scrub,
     ) -> Record {
-        let category = service.map_or(StandardCategory::Other, |s| {
-            s.category
-                .unwrap_or_else(|| StandardCategory::guess(&s.name, s.group.as_deref()))
-        });
+        let category = service.map_or(StandardCategory::Other, Service::standard_category);
         let point = r.location.point;
         Record {
             version: VERSION,

@@ -60,6 +60,15 @@ fn signed(n: i64) -> String {
     format!("{sign}{}", count(n.unsigned_abs()))
 }
 
+/// A bar's value as written above it: a count, or a figure with one decimal.
+pub fn bar_value(value: f64) -> String {
+    if value.fract() == 0.0 && value >= 0.0 {
+        count(value as u64)
+    } else {
+        format!("{value:.1}")
+    }
+}
+
 pub fn days(seconds: Option<f64>) -> String {
     seconds.map_or_else(|| "-".to_owned(), |s| format!("{:.1} d", s / DAY))
 }

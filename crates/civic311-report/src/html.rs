@@ -42,15 +42,16 @@ pub fn svg(chart: &Chart) -> String {
         let x = i as f64 * slot;
         let last = chart.highlight_last && i + 1 == chart.bars.len();
         let fill = if last { "#d9822b" } else { "#1d4e89" };
+        let shown = crate::document::bar_value(*value);
         out.push_str(&format!(
-            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"><title>{}: {value}</title></rect>"#,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{fill}"><title>{}: {shown}</title></rect>"#,
             x + slot * 0.15,
             TOP + HEIGHT - h,
             slot * 0.7,
             escape(label),
         ));
         out.push_str(&format!(
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{value}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{shown}</text>"#,
             x + slot / 2.0,
             TOP + HEIGHT - h - 3.0,
         ));

@@ -2,6 +2,7 @@
 //! [`civic311_analytics::monthly_report`]: one document, written as HTML (inline SVG charts,
 //! nothing fetched) or PDF, chosen by the output file's extension; JSON is the report itself.
 
+pub mod compare;
 pub mod document;
 pub mod html;
 pub mod mailing;
@@ -38,14 +39,32 @@ impl Format {
     }
 }
 
-/// The report of `title` (the city's 311, e.g. "Kansas City 311") in `format`.
+/// The monthly report of `title` (the city's 311, e.g. "Kansas City 311") in `format`.
 pub fn render(report: &MonthlyReport, title: &str, format: Format) -> Result<Vec<u8>, String> {
+    write(|| document::build(report, title), report, format)
+}
+
+/// Cities compared, in `format`.
+pub fn render_comparison(
+    comparison: &civic311_analytics::compare::Comparison,
+    format: Format,
+) -> Result<Vec<u8>, String> {
+    write(|| compare::build(comparison), comparison, format)
+}
+
+/// The document in HTML or PDF, or the data itself in JSON.
+fn write<T: serde::Serialize>(
+    doc: impl FnOnce() -> document::Document,
+    data: &T,
+    format: Format,
+) -> Result<Vec<u8>, String> {
     match format {
-        Format::Html => html::render(&document::build(report, title))
+        Format::Html => html::render(&doc())
             .map(String::into_bytes)
-            .map_err(|e| format!("cannot render the report as HTML: {e}")),
-        Format::Pdf => Ok(pdf::render(&document::build(report, title))),
-        Format::Json => serde_json::to_vec_pretty(report)
-            .map_err(|e| format!("cannot write the report as JSON: {e}")),
+            .map_err(|e| format!("cannot render HTML: {e}")),
+        Format::Pdf => Ok(pdf::render(&doc())),
+        Format::Json => {
+            serde_json::to_vec_pretty(data).map_err(|e| format!("cannot write JSON: {e}"))
+        }
     }
 }

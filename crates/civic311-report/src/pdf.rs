@@ -196,7 +196,7 @@ impl Pages {
             self.page.set_fill_rgb(color.0, color.1, color.2);
             self.page.rect(x + slot * 0.15, bottom, slot * 0.7, h);
             self.page.fill_nonzero();
-            let shown = encode(&crate::document::count(*value as u64));
+            let shown = encode(&crate::document::bar_value(*value));
             let w = width(&shown, size, false);
             self.text(
                 x + (slot - w) / 2.0,

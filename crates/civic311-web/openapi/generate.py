@@ -205,6 +205,16 @@ paths["/api/v1/staff/metrics"] = {"get": {"tags": ["Staff API"], "operationId": 
     "responses": {"200": {"description": "The summary", "content": {"application/json": {"schema": obj({
         "volume": {"type": "object"}, "time_to_close": {"type": "object"}, "backlog": {"type": "object"}, "sla": {"type": "object"}})}}},
         **aerr(400, 401, 403)}}}
+paths["/api/v1/staff/reports/monthly"] = {"get": {"tags": ["Staff API"], "operationId": "staff_monthly_report", "security": [{"staffKey": []}],
+    "summary": "The council's monthly report (docs/METRICS.md): a month against the month before and a year before, every service, department and area, movers",
+    "parameters": [{"name": "month", "in": "query", "schema": S(pattern="^[0-9]{4}-(0[1-9]|1[0-2])$"), "description": "YYYY-MM; default the last complete month"},
+                   {"name": "format", "in": "query", "schema": S(enum=["json", "html", "pdf"])},
+                   {"name": "now", "in": "query", "schema": DTIN}, {"name": "include_self_generated", "in": "query", "schema": {"type": "boolean"}}],
+    "responses": {"200": {"description": "The report", "content": {
+        "application/json": {"schema": obj({"month": S(), "this_month": {"type": "object"}, "previous_month": {"type": "object"}, "year_ago": {"type": "object"},
+                                            "trend": {"type": "array"}, "services": {"type": "array"}, "departments": {"type": "array"}, "areas": {"type": "object"}, "movers": {"type": "object"}}, extra=True)},
+        "text/html": {"schema": S()}, "application/pdf": {"schema": S(format="binary")}}},
+        **aerr(400, 401, 403)}}}
 paths["/api/v1/staff/follow-ups/{task}/done"] = {"post": {**staff_plain("staff_finish_follow_up", "Close a follow-up with what was done", obj({"outcome": S()})),
     "parameters": [{"name": "task", "in": "path", "required": True, "schema": S(pattern="^[0-9]+$"), "description": "Follow-up number"}]}}
 paths["/api/v1/staff/requests/{id}/attachments"] = {"post": {**staff_op("staff_attach", "Attach a photo (JPEG, PNG, GIF, WebP) or PDF, at most 5 MiB, internal unless public=true"),

@@ -23,6 +23,8 @@ pub struct AppState {
     pub replies: Arc<ReplyCache>,
     /// Where work orders go and whose signed updates are taken.
     pub field_systems: Arc<FieldSystems>,
+    /// The name on reports, e.g. "Kansas City 311".
+    pub report_title: Arc<str>,
 }
 
 impl AppState {
@@ -33,7 +35,13 @@ impl AppState {
             open311: Arc::new(open311),
             catalog: Arc::new(CatalogCache::default()),
             field_systems: Arc::new(FieldSystems::default()),
+            report_title: Arc::from("City 311"),
         }
+    }
+
+    pub fn with_report_title(mut self, title: &str) -> AppState {
+        self.report_title = Arc::from(title);
+        self
     }
 
     pub fn with_field_systems(mut self, systems: FieldSystems) -> AppState {
@@ -96,6 +104,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/staff/follow-ups", get(api::staff::follow_ups))
         .route("/api/v1/staff/metrics", get(api::staff::metrics))
+        .route(
+            "/api/v1/staff/reports/monthly",
+            get(api::staff::monthly_report),
+        )
         .route(
             "/api/v1/staff/follow-ups/{task}/done",
             post(api::staff::finish_follow_up),

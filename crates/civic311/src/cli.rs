@@ -114,6 +114,9 @@ pub enum ReportKind {
     /// to close, backlog, SLA, escalations, reassignments, surveys; every service, department and
     /// area; what moved most. Written as HTML, PDF or JSON by the output file's extension.
     Monthly(MonthlyArgs),
+    /// The same metrics for several cities side by side on the exchange format's standard
+    /// categories (docs/METRICS.md, "Comparing cities"), as HTML, PDF or JSON.
+    Compare(CompareArgs),
     /// Queue the last complete month's report for the `[reports] monthly_to` list if it is due
     /// and they have not had it (servers ask every ten minutes); `civic311 outbox deliver` or a
     /// server then mails it.
@@ -122,6 +125,28 @@ pub enum ReportKind {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// TOML: one [[city]] per city with name, database_url and timezone
+    #[arg(long, value_name = "FILE")]
+    pub cities: PathBuf,
+    /// First local day (each city's own midnight)
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// Local day after the last
+    #[arg(long, value_name = "DATE")]
+    pub to: String,
+    /// Where to write it: FILE.html, FILE.pdf or FILE.json
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Judge open requests (overdue) at this time instead of now
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Count requests the cities opened themselves (channel self_generated) in SLA attainment
+    #[arg(long)]
+    pub include_self_generated: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -368,7 +393,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .await
                 .context("cannot open the database")?;
             let state = AppState::new(store, config.open311)
-                .with_field_systems(config.outbound.field_systems.clone());
+                .with_field_systems(config.outbound.field_systems.clone())
+                .with_report_title(&config.reports.title);
             serve(
                 state,
                 config.outbound,
@@ -511,6 +537,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
+        Command::Report {
+            report: ReportKind::Compare(args),
+        } => compare_cities(args).await,
         Command::Report {
             report: ReportKind::MailDue { now },
         } => {
@@ -1036,12 +1065,7 @@ async fn monthly_report(
     title: &str,
     args: MonthlyArgs,
 ) -> Result<()> {
-    let format = civic311_report::Format::of_path(&args.output).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--output {}: name a .html, .pdf or .json file",
-            args.output.display()
-        )
-    })?;
+    let format = output_format(&args.output)?;
     let now = judged_at(args.now, timezone)?;
     let month = match args.month {
         Some(m) => m
@@ -1067,6 +1091,98 @@ async fn monthly_report(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The cities file of `civic311 report compare`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitiesFile {
+    city: Vec<CityEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityEntry {
+    name: String,
+    database_url: String,
+    timezone: String,
+}
+
+/// `civic311 report compare`: each city's store opened, read, closed; then the document.
+async fn compare_cities(args: CompareArgs) -> Result<()> {
+    let format = output_format(&args.output)?;
+    let text = std::fs::read_to_string(&args.cities)
+        .with_context(|| format!("cannot read {}", args.cities.display()))?;
+    let file: CitiesFile =
+        toml::from_str(&text).with_context(|| format!("{}", args.cities.display()))?;
+    if file.city.len() < 2 {
+        anyhow::bail!(
+            "{}: name at least two [[city]] entries to compare",
+            args.cities.display()
+        );
+    }
+    let day = |flag: &str, v: &str| {
+        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|_| anyhow::anyhow!("--{flag} {v:?}: write a date, e.g. 2018-01-01"))
+    };
+    let (from, to) = (day("from", &args.from)?, day("to", &args.to)?);
+    if from >= to {
+        anyhow::bail!("--from {from} is not before --to {to}");
+    }
+    let mut cities = Vec::with_capacity(file.city.len());
+    for (i, c) in file.city.into_iter().enumerate() {
+        let key = |k: &str| {
+            format!(
+                "{}: city {} ({:?}): {k}",
+                args.cities.display(),
+                i + 1,
+                c.name
+            )
+        };
+        let timezone: chrono_tz::Tz = c.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "{}: {:?} is not an IANA time zone",
+                key("timezone"),
+                c.timezone
+            )
+        })?;
+        let url = civic311_store::DatabaseUrl::parse(&c.database_url)
+            .with_context(|| key("database_url"))?;
+        let store = Store::open(&url)
+            .await
+            .with_context(|| key("cannot open the database"))?;
+        cities.push(civic311_analytics::compare::City {
+            name: c.name,
+            timezone,
+            store,
+        });
+    }
+    let options = civic311_analytics::compare::CompareOptions {
+        from,
+        to,
+        now: judged_at(args.now, chrono_tz::UTC)?,
+        include_self_generated: args.include_self_generated,
+    };
+    let compared = civic311_analytics::compare::compare(&cities, &options).await;
+    for city in cities {
+        city.store.close().await;
+    }
+    let bytes =
+        civic311_report::render_comparison(&compared?, format).map_err(anyhow::Error::msg)?;
+    std::fs::write(&args.output, bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!("comparison written to {}", args.output.display());
+    Ok(())
+}
+
+/// The format an --output file's extension names.
+fn output_format(path: &std::path::Path) -> Result<civic311_report::Format> {
+    civic311_report::Format::of_path(path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--output {}: name a .html, .pdf or .json file",
+            path.display()
+        )
+    })
 }
 
 /// `civic311 metrics`: the summary of the requests selected, as JSON on stdout.

@@ -58,7 +58,7 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
         ..Open311Config::default()
     };
     crate::cli::serve(
-        AppState::new(store, open311),
+        AppState::new(store, open311).with_report_title("Kansas City 311 (civic311 demo)"),
         Default::default(),
         None,
         listen,

@@ -384,6 +384,34 @@ fn a_report_refuses_an_unknown_format_or_month_and_writes_nothing() {
         assert!(err.contains(message), "{args:?}: {err}");
         assert!(!dir.path().join(args[3]).exists());
     }
+    let one = "[[city]]\nname = \"KC\"\ndatabase_url = \"sqlite:kc.db\"\ntimezone = \"America/Chicago\"\n";
+    for (file, message) in [
+        (one.to_owned(), "at least two [[city]]"),
+        (
+            format!("{one}{}", one.replace("America/Chicago", "Mars/Olympus")),
+            "city 2 (\"KC\"): timezone: \"Mars/Olympus\" is not an IANA time zone",
+        ),
+        (format!("{one}{one}colour = 1\n"), "unknown field `colour`"),
+    ] {
+        std::fs::write(dir.path().join("cities.toml"), file).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_civic311"))
+            .current_dir(dir.path())
+            .args(["report", "compare", "--cities", "cities.toml"])
+            .args([
+                "--from",
+                "2018-01-01",
+                "--to",
+                "2018-02-01",
+                "--output",
+                "c.html",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(err.contains(message), "{message}: {err}");
+        assert!(!dir.path().join("c.html").exists());
+    }
 }
 
 /// Servers mail the last complete month's report to the distribution list once it is due, once
@@ -436,4 +464,121 @@ async fn the_monthly_report_is_mailed_once_when_due() {
         assert!(message.contains("multipart/alternative"), "{message}");
         assert!(message.contains("text/html"), "{message}");
     }
+}
+
+/// Kansas City and New York side by side on the exchange format's categories, January 2018 in
+/// each city's own local days, against DuckDB over each city's exported Parquet.
+#[test]
+fn cities_compared_on_standard_categories_agree_with_duckdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = City {
+        dir: dir.path(),
+        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
+        timezone: "America/Chicago",
+    };
+    kc.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let nyc = City {
+        dir: dir.path(),
+        db: format!("sqlite:{}", dir.path().join("nyc.db").display()),
+        timezone: "America/New_York",
+    };
+    nyc.import("nyc-2010s.toml", "new-york/nyc311_2018-01_53col_sample.csv");
+    std::fs::write(
+        dir.path().join("cities.toml"),
+        format!(
+            "[[city]]\nname = \"Kansas City\"\ndatabase_url = \"{}\"\ntimezone = \"{}\"\n\n\
+             [[city]]\nname = \"New York\"\ndatabase_url = \"{}\"\ntimezone = \"{}\"\n",
+            kc.db, kc.timezone, nyc.db, nyc.timezone
+        ),
+    )
+    .unwrap();
+    let (from, to, now) = ("2018-01-01", "2018-02-01", "2018-02-01T00:00:00Z");
+    let compare = |output: &str| {
+        kc.run(&[
+            "report",
+            "compare",
+            "--cities",
+            "cities.toml",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--now",
+            now,
+            "--output",
+            output,
+        ])
+    };
+    compare("cmp.json");
+    let ours: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("cmp.json")).unwrap()).unwrap();
+    let cities = ours["cities"].as_array().unwrap();
+    for city in cities {
+        assert!(city["all"]["requests"].as_u64().unwrap() > 20, "{city}");
+    }
+    let shared = ours["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| {
+            row["cities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["requests"].as_u64().unwrap() > 0)
+        })
+        .count();
+    assert!(shared >= 3, "categories both cities have: {shared}");
+
+    if let Some(python) = civic311_testkit::clients_python() {
+        let mut args = vec![
+            from.to_owned(),
+            to.to_owned(),
+            now.to_owned(),
+            "no".to_owned(),
+        ];
+        for (city, name) in [(&kc, "kansas-city"), (&nyc, "new-york")] {
+            let parquet = dir.path().join(format!("{name}.parquet"));
+            city.run(&[
+                "export",
+                "--city",
+                name,
+                "--format",
+                "parquet",
+                "--output",
+                parquet.to_str().unwrap(),
+            ]);
+            args.push(parquet.to_str().unwrap().to_owned());
+            args.push(city.timezone.to_owned());
+        }
+        let output = Command::new(&python)
+            .arg(root().join("tests/python/compare_duckdb.py"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
+        for (i, city) in duck["cities"].as_array().unwrap().iter().enumerate() {
+            same(&format!("cities[{i}].all"), &cities[i]["all"], &city["all"]);
+        }
+        let (ours, duck) = (
+            ours["categories"].as_array().unwrap(),
+            duck["categories"].as_array().unwrap(),
+        );
+        assert_eq!(ours.len(), duck.len(), "categories");
+        for (a, b) in ours.iter().zip(duck) {
+            assert_eq!(a["category"], b["category"]);
+            same(&format!("{}", b["category"]), &a["cities"], &b["cities"]);
+        }
+    }
+    for output in ["cmp.html", "cmp.pdf"] {
+        compare(output);
+        assert!(std::fs::metadata(dir.path().join(output)).unwrap().len() > 1000);
+    }
+    let html = std::fs::read_to_string(dir.path().join("cmp.html")).unwrap();
+    assert!(html.contains("Kansas City, New York compared"), "{html}");
 }
