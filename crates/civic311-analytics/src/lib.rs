@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod monthly;
+pub mod process;
 mod quantile;
 pub mod summary;
 

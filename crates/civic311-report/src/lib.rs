@@ -7,6 +7,7 @@ pub mod document;
 pub mod html;
 pub mod mailing;
 pub mod pdf;
+pub mod process;
 
 use civic311_analytics::MonthlyReport;
 
@@ -50,6 +51,15 @@ pub fn render_comparison(
     format: Format,
 ) -> Result<Vec<u8>, String> {
     write(|| compare::build(comparison), comparison, format)
+}
+
+/// Process diagnostics of `title`'s requests, in `format`.
+pub fn render_process(
+    report: &civic311_analytics::process::ProcessReport,
+    title: &str,
+    format: Format,
+) -> Result<Vec<u8>, String> {
+    write(|| process::build(report, title), report, format)
 }
 
 /// The document in HTML or PDF, or the data itself in JSON.

@@ -66,6 +66,7 @@ fn encode(text: &str) -> Vec<u8> {
             '\u{2018}' | '\u{2019}' => out.push(b'\''),
             '\u{201c}' | '\u{201d}' => out.push(b'"'),
             '\u{2026}' => out.extend_from_slice(b"..."),
+            '\u{2192}' => out.extend_from_slice(b"->"),
             c if (c as u32) < 0x7f && !c.is_control() => out.push(c as u8),
             c if (0xa0..=0xff).contains(&(c as u32)) => out.push(c as u32 as u8),
             _ => out.push(b'?'),
@@ -373,6 +374,7 @@ mod tests {
     fn text_is_encoded_for_the_standard_fonts() {
         assert_eq!(encode("Café – 5%"), b"Caf\xe9 - 5%".to_vec());
         assert_eq!(encode("東京"), b"??".to_vec());
+        assert_eq!(encode("routed → closed"), b"routed -> closed".to_vec());
     }
 
     #[test]

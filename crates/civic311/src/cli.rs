@@ -117,6 +117,10 @@ pub enum ReportKind {
     /// The same metrics for several cities side by side on the exchange format's standard
     /// categories (docs/METRICS.md, "Comparing cities"), as HTML, PDF or JSON.
     Compare(CompareArgs),
+    /// Process diagnostics from the event log: the paths requests take, where the time goes
+    /// between steps, requests that bounced between departments, services with several intake
+    /// paths (docs/METRICS.md), as HTML, PDF or JSON.
+    Process(ProcessArgs),
     /// Queue the last complete month's report for the `[reports] monthly_to` list if it is due
     /// and they have not had it (servers ask every ten minutes); `civic311 outbox deliver` or a
     /// server then mails it.
@@ -125,6 +129,15 @@ pub enum ReportKind {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProcessArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Where to write it: FILE.html, FILE.pdf or FILE.json
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -540,6 +553,27 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Report {
             report: ReportKind::Compare(args),
         } => compare_cities(args).await,
+        Command::Report {
+            report: ReportKind::Process(args),
+        } => {
+            let format = output_format(&args.output)?;
+            let filter = selection(args.select, config.open311.timezone)?;
+            let title = config.reports.title.clone();
+            with_store(&config.database_url, async |store| {
+                let report = civic311_analytics::process::process(store, &filter).await?;
+                let bytes = civic311_report::render_process(&report, &title, format)
+                    .map_err(anyhow::Error::msg)?;
+                std::fs::write(&args.output, bytes)
+                    .with_context(|| format!("cannot write {}", args.output.display()))?;
+                eprintln!(
+                    "process of {} requests written to {}",
+                    report.requests,
+                    args.output.display()
+                );
+                Ok(())
+            })
+            .await
+        }
         Command::Report {
             report: ReportKind::MailDue { now },
         } => {

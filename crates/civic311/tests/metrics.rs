@@ -582,3 +582,67 @@ fn cities_compared_on_standard_categories_agree_with_duckdb() {
     let html = std::fs::read_to_string(dir.path().join("cmp.html")).unwrap();
     assert!(html.contains("Kansas City, New York compared"), "{html}");
 }
+
+/// Process diagnostics of imported history: every request of the month has a path, the paths
+/// the store's own events give (Kansas City's export records creation, routing and closing).
+#[test]
+fn process_diagnostics_of_a_month_of_real_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let city = City {
+        dir: dir.path(),
+        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
+        timezone: "America/Chicago",
+    };
+    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let window = ["--from", "2019-10-01", "--to", "2019-11-01"];
+    let mut args = vec!["report", "process"];
+    args.extend(window);
+    args.extend(["--output", "process.json"]);
+    city.run(&args);
+    let process: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("process.json")).unwrap()).unwrap();
+    let mut args = vec!["metrics", "--now", "2021-06-01"];
+    args.extend(window);
+    let metrics: Value = serde_json::from_str(&city.run(&args)).unwrap();
+    assert_eq!(process["requests"], metrics["volume"]["requests"]);
+    let services = process["services"].as_array().unwrap();
+    let by_service = metrics["volume"]["by_service"].as_object().unwrap();
+    assert_eq!(services.len(), by_service.len());
+    for s in services {
+        assert_eq!(
+            s["requests"],
+            by_service[s["service_code"].as_str().unwrap()]
+        );
+        let shown: u64 = s["top_variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["requests"].as_u64().unwrap())
+            .sum();
+        assert!(shown <= s["requests"].as_u64().unwrap());
+        assert!(
+            s["top_variants"][0]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("created")
+        );
+    }
+    let closed = metrics["volume"]["by_status"]["closed"].as_u64().unwrap();
+    let ending_closed: u64 = process["top_variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["path"].as_str().unwrap().ends_with("closed"))
+        .map(|v| v["requests"].as_u64().unwrap())
+        .sum();
+    assert!(
+        ending_closed > 0 && ending_closed <= closed,
+        "{ending_closed} of {closed}"
+    );
+    for output in ["process.html", "process.pdf"] {
+        let mut args = vec!["report", "process", "--output", output];
+        args.extend(window);
+        city.run(&args);
+        assert!(std::fs::metadata(dir.path().join(output)).unwrap().len() > 1000);
+    }
+}
