@@ -5,6 +5,7 @@
 //! date as requests change (cost by groups, not rows) come next; these exact computations stay
 //! as their reference.
 
+pub mod cityscore;
 pub mod compare;
 pub mod monthly;
 pub mod process;

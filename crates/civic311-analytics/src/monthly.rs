@@ -14,6 +14,7 @@ pub use civic311_store::Activity;
 use civic311_store::{RequestFilter, Store};
 use serde::Serialize;
 
+use crate::cityscore::{CityScore, ScoreCard};
 use crate::summary::{Options, Summary, Tally, summarize};
 
 /// Months in the trend, the report's month the last.
@@ -113,6 +114,8 @@ pub struct MonthlyOptions {
     pub now: DateTime<Utc>,
     pub timezone: Tz,
     pub include_self_generated: bool,
+    /// The city score's targets.
+    pub score_card: ScoreCard,
 }
 
 /// A month's summary and what happened in it.
@@ -184,6 +187,15 @@ pub struct MonthlyReport {
     /// Per area layer, its areas that had requests in one of the three months.
     pub areas: BTreeMap<String, Vec<Row>>,
     pub movers: Movers,
+    pub cityscore: CityScores,
+}
+
+/// The city score of each of the three months, against the same targets.
+#[derive(Debug, Clone, Serialize)]
+pub struct CityScores {
+    pub this_month: CityScore,
+    pub previous_month: CityScore,
+    pub year_ago: CityScore,
 }
 
 /// Builds the report. Its cost grows with the requests of the three months read (through the
@@ -318,14 +330,23 @@ pub async fn monthly_report(
             activity,
         })
     };
+    let this_month = period(options.month, summary).await?;
+    let previous_month = period(options.month.back(1), previous_summary).await?;
+    let year_ago = period(options.month.back(12), year_ago_summary).await?;
+    let card = &options.score_card;
     Ok(MonthlyReport {
         month: options.month,
         timezone: tz.name().to_owned(),
         judged_at: options.now,
         include_self_generated: options.include_self_generated,
-        this_month: period(options.month, summary).await?,
-        previous_month: period(options.month.back(1), previous_summary).await?,
-        year_ago: period(options.month.back(12), year_ago_summary).await?,
+        cityscore: CityScores {
+            this_month: card.score(&this_month),
+            previous_month: card.score(&previous_month),
+            year_ago: card.score(&year_ago),
+        },
+        this_month,
+        previous_month,
+        year_ago,
         trend,
         services,
         departments,

@@ -1,6 +1,7 @@
 //! The report as sections of text, tables and bar charts: what both the HTML and the PDF show,
 //! so that the two never say different things.
 
+use civic311_analytics::cityscore::ScoreMetric;
 use civic311_analytics::monthly::{Activity, Mover, Period, Row};
 use civic311_analytics::summary::Summary;
 use civic311_analytics::{Bucket, MonthlyReport};
@@ -198,6 +199,64 @@ fn headline(r: &MonthlyReport) -> Table {
     }
 }
 
+/// A metric's value written in its unit.
+fn score_value(metric: ScoreMetric, value: Option<f64>) -> String {
+    match metric {
+        ScoreMetric::SlaAttainment | ScoreMetric::Satisfaction => percent(value),
+        ScoreMetric::MedianDaysToClose | ScoreMetric::P90DaysToClose => {
+            value.map_or_else(|| "-".to_owned(), |d| format!("{d:.1} d"))
+        }
+        ScoreMetric::OpenOverdue | ScoreMetric::Escalations => {
+            value.map_or_else(|| "-".to_owned(), |n| count(n as u64))
+        }
+    }
+}
+
+fn score(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |s| format!("{s:.2}"))
+}
+
+/// Each metric against its target, and the score of the three months.
+fn cityscore(r: &MonthlyReport) -> Table {
+    let c = &r.cityscore;
+    let mut rows: Vec<Vec<String>> = c
+        .this_month
+        .metrics
+        .iter()
+        .zip(&c.previous_month.metrics)
+        .zip(&c.year_ago.metrics)
+        .map(|((m, before), year)| {
+            vec![
+                m.label.to_owned(),
+                score_value(m.metric, Some(m.target)),
+                score_value(m.metric, m.actual),
+                score(m.score),
+                score(before.score),
+                score(year.score),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "City score".to_owned(),
+        String::new(),
+        String::new(),
+        score(c.this_month.score),
+        score(c.previous_month.score),
+        score(c.year_ago.score),
+    ]);
+    Table {
+        columns: vec![
+            "Metric".into(),
+            "Target".into(),
+            format!("{} actual", r.month),
+            format!("{} score", r.month),
+            format!("{} score", r.previous_month.month),
+            format!("{} score", r.year_ago.month),
+        ],
+        rows,
+    }
+}
+
 fn breakdown(first: &str, rows: &[Row]) -> Table {
     let mut table = Table {
         columns: [
@@ -287,6 +346,15 @@ pub fn build(report: &MonthlyReport, title: &str) -> Document {
         chart: None,
         table: Some(headline(report)),
     }];
+    sections.push(Section {
+        id: "cityscore",
+        heading: "City score".into(),
+        text: Some(
+            "Each metric against the city's target (actual over target, or target over actual where lower is better), capped, then averaged over the metrics with data: above 1.00 is better than target.".into(),
+        ),
+        chart: None,
+        table: Some(cityscore(report)),
+    });
     sections.push(Section {
         id: "trend",
         heading: "Requests, the last 13 months".into(),

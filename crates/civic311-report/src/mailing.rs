@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use civic311_analytics::cityscore::ScoreCard;
 use civic311_analytics::{Month, MonthlyOptions, monthly_report};
 use civic311_store::{ReportMail, Store};
 
@@ -20,6 +21,7 @@ pub struct Mailing {
     /// Day of the month after the reported one (1 to 28).
     pub day: u32,
     pub timezone: Tz,
+    pub score_card: ScoreCard,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,7 @@ pub async fn queue_monthly(
         now,
         timezone: mailing.timezone,
         include_self_generated: false,
+        score_card: mailing.score_card.clone(),
     };
     let report = monthly_report(store, &options)
         .await
@@ -139,6 +142,7 @@ mod tests {
             to: vec![],
             day: 3,
             timezone: "America/Chicago".parse().unwrap(),
+            score_card: ScoreCard::default(),
         };
         let now = "2019-11-20T12:00:00Z".parse().unwrap();
         // 3 November 2019 06:00 CST (the clocks went back that night).

@@ -25,6 +25,8 @@ pub struct AppState {
     pub field_systems: Arc<FieldSystems>,
     /// The name on reports, e.g. "Kansas City 311".
     pub report_title: Arc<str>,
+    /// The city score's targets.
+    pub score_card: Arc<civic311_analytics::cityscore::ScoreCard>,
 }
 
 impl AppState {
@@ -36,11 +38,18 @@ impl AppState {
             catalog: Arc::new(CatalogCache::default()),
             field_systems: Arc::new(FieldSystems::default()),
             report_title: Arc::from("City 311"),
+            score_card: Arc::default(),
         }
     }
 
-    pub fn with_report_title(mut self, title: &str) -> AppState {
+    /// The name on reports and the city score's targets.
+    pub fn with_reports(
+        mut self,
+        title: &str,
+        score_card: civic311_analytics::cityscore::ScoreCard,
+    ) -> AppState {
         self.report_title = Arc::from(title);
+        self.score_card = Arc::new(score_card);
         self
     }
 

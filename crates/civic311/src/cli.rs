@@ -407,7 +407,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .context("cannot open the database")?;
             let state = AppState::new(store, config.open311)
                 .with_field_systems(config.outbound.field_systems.clone())
-                .with_report_title(&config.reports.title);
+                .with_reports(&config.reports.title, config.reports.cityscore.clone());
             serve(
                 state,
                 config.outbound,
@@ -544,9 +544,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             report: ReportKind::Monthly(args),
         } => {
             let tz = config.open311.timezone;
-            let title = config.reports.title.clone();
+            let reports = config.reports.clone();
             with_store(&config.database_url, async |store| {
-                monthly_report(store, tz, &title, args).await
+                monthly_report(store, tz, &reports, args).await
             })
             .await
         }
@@ -1096,7 +1096,7 @@ fn judged_at(
 async fn monthly_report(
     store: &Store,
     timezone: chrono_tz::Tz,
-    title: &str,
+    reports: &crate::config::Reports,
     args: MonthlyArgs,
 ) -> Result<()> {
     let format = output_format(&args.output)?;
@@ -1112,10 +1112,12 @@ async fn monthly_report(
         now,
         timezone,
         include_self_generated: args.include_self_generated,
+        score_card: reports.cityscore.clone(),
     };
     let started = std::time::Instant::now();
     let report = civic311_analytics::monthly_report(store, &options).await?;
-    let bytes = civic311_report::render(&report, title, format).map_err(anyhow::Error::msg)?;
+    let bytes =
+        civic311_report::render(&report, &reports.title, format).map_err(anyhow::Error::msg)?;
     std::fs::write(&args.output, bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!(

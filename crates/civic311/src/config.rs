@@ -47,6 +47,8 @@ pub struct Reports {
     /// The day of the next month it is sent on (1 to 28), after 06:00 in the city's time zone:
     /// later days let late closings of the month count.
     pub monthly_day: u32,
+    /// The city score: `cap` and `[[reports.cityscore.targets]]` (`metric`, `target`).
+    pub cityscore: civic311_analytics::cityscore::ScoreCard,
 }
 
 impl Reports {
@@ -57,6 +59,7 @@ impl Reports {
             to: self.monthly_to.clone(),
             day: self.monthly_day,
             timezone,
+            score_card: self.cityscore.clone(),
         })
     }
 }
@@ -67,6 +70,7 @@ impl Default for Reports {
             title: "City 311".into(),
             monthly_to: Vec::new(),
             monthly_day: 1,
+            cityscore: Default::default(),
         }
     }
 }
@@ -299,6 +303,10 @@ fn check_reports(reports: &Reports, outbound: &Outbound) -> Result<()> {
             reports.monthly_day
         ));
     }
+    reports
+        .cityscore
+        .check()
+        .map_err(|e| anyhow!("invalid configuration key `reports.cityscore`: {e}"))?;
     for to in &reports.monthly_to {
         if !civic311_web::outbound::is_mail_address(to) {
             return Err(anyhow!(

@@ -58,7 +58,8 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
         ..Open311Config::default()
     };
     crate::cli::serve(
-        AppState::new(store, open311).with_report_title("Kansas City 311 (civic311 demo)"),
+        AppState::new(store, open311)
+            .with_reports("Kansas City 311 (civic311 demo)", Default::default()),
         Default::default(),
         None,
         listen,

@@ -504,6 +504,24 @@ fn field_systems_are_checked_and_the_outbox_is_managed() {
             format!("{good}[notifications]\nsms_gateway = \"http://127.0.0.1:9/sms\"\n"),
             "`notifications.sms_secret`",
         ),
+        (
+            format!("{good}[reports]\nmonthly_to = [\"mayor@city.gov\"]\n"),
+            "e-mailing reports needs `[notifications]`",
+        ),
+        (
+            format!("{good}[reports]\nmonthly_day = 31\n"),
+            "`reports.monthly_day`: 31 is not a day from 1 to 28",
+        ),
+        (
+            format!(
+                "{good}[[reports.cityscore.targets]]\nmetric = \"median_days_to_close\"\ntarget = 0\n"
+            ),
+            "the target of Median days to close must be a number above 0",
+        ),
+        (
+            format!("{good}[[reports.cityscore.targets]]\nmetric = \"happiness\"\ntarget = 1\n"),
+            "happiness",
+        ),
     ] {
         std::fs::write(&config, &text).unwrap();
         let (ok, _, err) = run(civic311(dir.path())

@@ -259,6 +259,27 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
         month > 20,
         "October 2019 has requests in the sample: {month}"
     );
+    // The city score with the default targets: Kansas City's history has no due dates and no
+    // surveys, so its score is the median's alone: 3 days over the median, capped at 1.5.
+    let median_days = ours["this_month"]["summary"]["time_to_close"]["median_seconds"]
+        .as_f64()
+        .unwrap()
+        / 86_400.0;
+    let expected = (3.0 / median_days).min(1.5);
+    let score = &ours["cityscore"]["this_month"];
+    let metrics: Vec<&str> = score["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        ["sla_attainment", "median_days_to_close", "satisfaction"]
+    );
+    assert!((score["metrics"][1]["score"].as_f64().unwrap() - expected).abs() < 1e-9);
+    assert!((score["score"].as_f64().unwrap() - expected).abs() < 1e-9);
+    assert!(score["metrics"][0]["score"].is_null());
     let services = ours["services"].as_array().unwrap();
     let by_service: u64 = services
         .iter()

@@ -61,6 +61,7 @@ pub async fn monthly_report(
         now,
         timezone: tz,
         include_self_generated: q.include_self_generated.unwrap_or(false),
+        score_card: (*state.score_card).clone(),
     };
     let report = civic311_analytics::monthly_report(&state.store, &options).await?;
     let body = civic311_report::render(&report, &state.report_title, format)
