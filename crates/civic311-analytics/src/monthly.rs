@@ -148,6 +148,38 @@ pub struct Row {
     pub open: u64,
     pub open_overdue: u64,
     pub attainment: Option<f64>,
+    /// What its requests closed in the month's cohort cost, by the budget table (`None`
+    /// without one).
+    pub cost: Option<f64>,
+}
+
+/// The month's cost by the budget table (docs/METRICS.md, "Cost per request").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Costs {
+    /// Over the cohort's requests closed other than as duplicates whose service has a cost.
+    pub total: f64,
+    pub closed_with_cost: u64,
+    /// Closed, but their service has no row in the budget table: not in the total.
+    pub closed_without_cost: u64,
+    pub per_closed_request: Option<f64>,
+}
+
+impl Costs {
+    fn add(&mut self, cost: Option<f64>) {
+        match cost {
+            Some(c) => {
+                self.total += c;
+                self.closed_with_cost += 1;
+            }
+            None => self.closed_without_cost += 1,
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.per_closed_request =
+            (self.closed_with_cost > 0).then(|| self.total / self.closed_with_cost as f64);
+        self
+    }
 }
 
 /// A service or an area whose volume changed most.
@@ -188,6 +220,8 @@ pub struct MonthlyReport {
     pub areas: BTreeMap<String, Vec<Row>>,
     pub movers: Movers,
     pub cityscore: CityScores,
+    /// `None` when the city has no budget table.
+    pub costs: Option<Costs>,
 }
 
 /// The city score of each of the three months, against the same targets.
@@ -226,14 +260,21 @@ pub async fn monthly_report(
 
     // This month in detail (each service, department and area its own tally); the other two
     // months for comparison.
-    let mut groups = Groups::new(&this);
+    let budget: HashMap<String, f64> = store
+        .costs()
+        .await?
+        .into_iter()
+        .map(|c| (c.service_code.to_string(), c.per_request()))
+        .collect();
+    let mut groups = Groups::new(&this, &budget);
     let mut pages = store.read_cohort(&this.filter, PAGE).await?;
     while let Some(page) = pages.next_page().await? {
         for (_, r) in &page {
             groups.add(r);
         }
     }
-    let (summary, by_service, by_department, by_area) = groups.finish();
+    let ((summary, by_service, by_department, by_area), spent) = groups.finish();
+    let with_costs = !budget.is_empty();
     let previous_summary = summarize(store, &previous).await?;
     let year_ago_summary = summarize(store, &year_ago).await?;
 
@@ -264,6 +305,7 @@ pub async fn monthly_report(
         .collect();
     let compare = |name_of: &dyn Fn(&str) -> Option<String>,
                    tallies: BTreeMap<String, Summary>,
+                   costs: &BTreeMap<String, f64>,
                    before: &BTreeMap<String, u64>,
                    year: &BTreeMap<String, u64>| {
         let mut keys: Vec<&String> = tallies
@@ -275,7 +317,10 @@ pub async fn monthly_report(
         keys.dedup();
         let mut rows: Vec<Row> = keys
             .into_iter()
-            .map(|key| row(key, name_of(key), tallies.get(key), before, year))
+            .map(|key| {
+                let cost = with_costs.then(|| costs.get(key).copied().unwrap_or(0.0));
+                row(key, name_of(key), tallies.get(key), cost, before, year)
+            })
             .collect();
         rows.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
         rows
@@ -283,16 +328,19 @@ pub async fn monthly_report(
     let services = compare(
         &|k| service_names.get(k).cloned(),
         by_service,
+        &spent.services,
         &previous_summary.volume.by_service,
         &year_ago_summary.volume.by_service,
     );
     let departments = compare(
         &|k| department_names.get(k).cloned(),
         by_department,
+        &spent.departments,
         &previous_summary.volume.by_department,
         &year_ago_summary.volume.by_department,
     );
     let empty = BTreeMap::new();
+    let no_costs = BTreeMap::new();
     let mut areas = BTreeMap::new();
     let mut layers: Vec<&String> = by_area
         .keys()
@@ -309,6 +357,7 @@ pub async fn monthly_report(
         let rows = compare(
             &|k| names.get(k).cloned().flatten(),
             by_area.get(layer).cloned().unwrap_or_default(),
+            spent.areas.get(layer).unwrap_or(&no_costs),
             previous_summary.volume.by_area.get(layer).unwrap_or(&empty),
             year_ago_summary.volume.by_area.get(layer).unwrap_or(&empty),
         );
@@ -352,6 +401,7 @@ pub async fn monthly_report(
         departments,
         areas,
         movers,
+        costs: with_costs.then(|| spent.all.finish()),
     })
 }
 
@@ -359,6 +409,7 @@ fn row(
     key: &str,
     name: Option<String>,
     this: Option<&Summary>,
+    cost: Option<f64>,
     before: &BTreeMap<String, u64>,
     year: &BTreeMap<String, u64>,
 ) -> Row {
@@ -375,6 +426,7 @@ fn row(
         open: this.backlog.open,
         open_overdue: this.sla.open_overdue,
         attainment: this.sla.attainment,
+        cost,
     }
 }
 
@@ -419,13 +471,25 @@ fn movers(
     out
 }
 
+/// What the closed requests of each group cost.
+#[derive(Default)]
+struct Spent {
+    all: Costs,
+    services: BTreeMap<String, f64>,
+    departments: BTreeMap<String, f64>,
+    areas: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
 /// The month's tally, and one per service, department and area.
 struct Groups<'o> {
     options: &'o Options,
+    /// Cost per request by service code.
+    budget: &'o HashMap<String, f64>,
     all: Tally<'o>,
     services: BTreeMap<String, Tally<'o>>,
     departments: BTreeMap<String, Tally<'o>>,
     areas: BTreeMap<String, BTreeMap<String, Tally<'o>>>,
+    spent: Spent,
 }
 
 type Finished = (
@@ -436,47 +500,80 @@ type Finished = (
 );
 
 impl<'o> Groups<'o> {
-    fn new(options: &'o Options) -> Self {
+    fn new(options: &'o Options, budget: &'o HashMap<String, f64>) -> Self {
         Groups {
             options,
+            budget,
             all: Tally::new(options),
             services: BTreeMap::new(),
             departments: BTreeMap::new(),
             areas: BTreeMap::new(),
+            spent: Spent::default(),
         }
     }
 
     fn add(&mut self, r: &ServiceRequest) {
         let options = self.options;
         self.all.add(r);
+        let service = r.service_code.to_string();
+        let department = r.department.as_ref().map_or("none", |d| d.as_str());
+        // The work was done: closed, and not as a duplicate of another request.
+        let done = r.status.is_closed() && r.status.reason() != Some("duplicate");
+        let cost = self.budget.get(&service).copied();
+        if done {
+            self.spent.all.add(cost);
+        }
+        let spend = |to: &mut f64| {
+            if done {
+                *to += cost.unwrap_or(0.0);
+            }
+        };
+        spend(self.spent.services.entry(service.clone()).or_default());
+        spend(
+            self.spent
+                .departments
+                .entry(department.to_owned())
+                .or_default(),
+        );
         self.services
-            .entry(r.service_code.to_string())
+            .entry(service)
             .or_insert_with(|| Tally::new(options))
             .add(r);
-        let department = r.department.as_ref().map_or("none", |d| d.as_str());
         self.departments
             .entry(department.to_owned())
             .or_insert_with(|| Tally::new(options))
             .add(r);
         for a in &r.location.areas {
+            let (layer, area) = (a.layer.to_string(), a.area.to_string());
+            spend(
+                self.spent
+                    .areas
+                    .entry(layer.clone())
+                    .or_default()
+                    .entry(area.clone())
+                    .or_default(),
+            );
             self.areas
-                .entry(a.layer.to_string())
+                .entry(layer)
                 .or_default()
-                .entry(a.area.to_string())
+                .entry(area)
                 .or_insert_with(|| Tally::new(options))
                 .add(r);
         }
     }
 
-    fn finish(self) -> Finished {
+    fn finish(self) -> (Finished, Spent) {
         let done = |m: BTreeMap<String, Tally<'o>>| -> BTreeMap<String, Summary> {
             m.into_iter().map(|(k, t)| (k, t.finish())).collect()
         };
         (
-            self.all.finish(),
-            done(self.services),
-            done(self.departments),
-            self.areas.into_iter().map(|(k, m)| (k, done(m))).collect(),
+            (
+                self.all.finish(),
+                done(self.services),
+                done(self.departments),
+                self.areas.into_iter().map(|(k, m)| (k, done(m))).collect(),
+            ),
+            self.spent,
         )
     }
 }

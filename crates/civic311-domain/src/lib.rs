@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod categories;
 pub mod channel;
 pub mod contact;
+pub mod costs;
 pub mod duplicates;
 pub mod error;
 pub mod event;
@@ -36,6 +37,7 @@ pub use catalog::{
 };
 pub use categories::StandardCategory;
 pub use contact::InformationalContact;
+pub use costs::ServiceCost;
 pub use duplicates::{DuplicateRules, Suggestion};
 pub use error::DomainError;
 pub use event::{Actor, EventKind, RequestEvent};

@@ -4,6 +4,7 @@
 
 pub mod areas;
 pub mod catalog_csv;
+pub mod costs_csv;
 pub mod csv_import;
 pub mod exchange;
 pub mod kansas_city;

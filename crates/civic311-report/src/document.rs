@@ -257,23 +257,33 @@ fn cityscore(r: &MonthlyReport) -> Table {
     }
 }
 
+/// An amount of money, to the unit: `12,345`.
+pub fn money(amount: f64) -> String {
+    count(amount.max(0.0).round() as u64)
+}
+
 fn breakdown(first: &str, rows: &[Row]) -> Table {
+    let with_cost = rows.iter().any(|r| r.cost.is_some());
+    let mut columns: Vec<String> = [
+        first,
+        "Requests",
+        "vs last month",
+        "vs a year ago",
+        "Median to close",
+        "SLA met",
+        "Open overdue",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if with_cost {
+        columns.push("Cost".into());
+    }
     let mut table = Table {
-        columns: [
-            first,
-            "Requests",
-            "vs last month",
-            "vs a year ago",
-            "Median to close",
-            "SLA met",
-            "Open overdue",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+        columns,
         rows: Vec::new(),
     };
     for r in rows.iter().filter(|r| r.requests > 0).take(TOP_ROWS) {
-        table.rows.push(vec![
+        let mut row = vec![
             named(&r.key, r.name.as_ref()),
             count(r.requests),
             change(r.requests, r.previous_month),
@@ -281,7 +291,11 @@ fn breakdown(first: &str, rows: &[Row]) -> Table {
             days(r.median_seconds),
             percent(r.attainment),
             count(r.open_overdue),
-        ]);
+        ];
+        if let Some(cost) = r.cost {
+            row.push(money(cost));
+        }
+        table.rows.push(row);
     }
     table
 }
@@ -446,6 +460,21 @@ pub fn build(report: &MonthlyReport, title: &str) -> Document {
         chart: Some(buckets_chart("Open requests by age", &s.backlog.aging)),
         table: None,
     });
+    if let Some(c) = &report.costs {
+        sections.push(Section {
+            id: "costs",
+            heading: "Cost of the work done".into(),
+            text: Some(format!(
+                "By the departments' budget table: {} for the {} requests of the month closed so far (duplicates left out), {} a request. {} closed requests are of services without a cost in the table and are not counted.",
+                money(c.total),
+                count(c.closed_with_cost),
+                c.per_closed_request.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),
+                count(c.closed_without_cost),
+            )),
+            chart: None,
+            table: None,
+        });
+    }
     sections.push(Section {
         id: "services",
         heading: "Services".into(),

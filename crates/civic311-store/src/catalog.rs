@@ -19,6 +19,21 @@ pub struct CatalogVersion {
 }
 
 impl Store {
+    /// Replaces the budget table (docs/METRICS.md, "Cost per request") in one transaction.
+    pub async fn save_costs(
+        &self,
+        costs: &[civic311_domain::ServiceCost],
+        by: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        dispatch!(self, write, save_costs(costs, by, now))
+    }
+
+    /// The budget table, by service code.
+    pub async fn costs(&self) -> Result<Vec<civic311_domain::ServiceCost>> {
+        dispatch!(self, read, costs())
+    }
+
     /// The whole catalog as a document (departments and services by code).
     pub async fn catalog(&self) -> Result<CatalogDocument> {
         let mut departments = self.departments().await?;

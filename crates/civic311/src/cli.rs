@@ -101,11 +101,32 @@ pub enum Command {
     /// Volume, time to close, backlog and SLA attainment of the requests selected, as JSON
     /// (definitions in docs/METRICS.md).
     Metrics(MetricsArgs),
+    /// The budget table departments keep: per service, the labor minutes a request takes, the
+    /// hourly rate of that labor and the unit cost of materials (docs/METRICS.md, "Cost per
+    /// request"); the monthly report prices the work done with it.
+    Budget {
+        #[command(subcommand)]
+        action: BudgetAction,
+    },
     /// Reports to the mayor, the manager and the council (docs/METRICS.md, "Monthly report").
     Report {
         #[command(subcommand)]
         report: ReportKind,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BudgetAction {
+    /// Replace the table with a CSV sheet: service_code, labor_minutes, hourly_rate,
+    /// unit_cost. Every bad cell is listed and nothing is saved.
+    Import {
+        file: PathBuf,
+        /// Who saved it (kept with every row)
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Print the table as that CSV sheet.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -550,6 +571,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
+        Command::Budget { action } => {
+            with_store(&config.database_url, async |store| {
+                budget(store, action).await
+            })
+            .await
+        }
         Command::Report {
             report: ReportKind::Compare(args),
         } => compare_cities(args).await,
@@ -628,15 +655,8 @@ async fn catalog(store: &Store, action: CatalogAction) -> Result<()> {
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
             let doc: civic311_domain::CatalogDocument = if is_csv {
-                civic311_import::catalog_csv::read(text.as_bytes(), &current).map_err(|errors| {
-                    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
-                    anyhow::anyhow!(
-                        "{}: {} cell(s) cannot be used; nothing was saved:\n{}",
-                        file.display(),
-                        errors.len(),
-                        lines.join("\n")
-                    )
-                })?
+                civic311_import::catalog_csv::read(text.as_bytes(), &current)
+                    .map_err(|errors| refused(&file, &errors))?
             } else {
                 toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
             };
@@ -1126,6 +1146,44 @@ async fn monthly_report(
         args.output.display(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// A sheet refused: every cell that cannot be used, by line and column.
+fn refused(
+    file: &std::path::Path,
+    errors: &[civic311_import::catalog_csv::CellError],
+) -> anyhow::Error {
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    anyhow::anyhow!(
+        "{}: {} cell(s) cannot be used; nothing was saved:\n{}",
+        file.display(),
+        errors.len(),
+        lines.join("\n")
+    )
+}
+
+/// `civic311 budget import | export`.
+async fn budget(store: &Store, action: BudgetAction) -> Result<()> {
+    match action {
+        BudgetAction::Import { file, by } => {
+            let text =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let services: std::collections::HashSet<String> = store
+                .services()
+                .await?
+                .into_iter()
+                .map(|s| s.code.to_string())
+                .collect();
+            let costs = civic311_import::costs_csv::read(text.as_slice(), &services)
+                .map_err(|errors| refused(&file, &errors))?;
+            store.save_costs(&costs, &by, chrono::Utc::now()).await?;
+            println!("budget table saved: {} services", costs.len());
+        }
+        BudgetAction::Export => {
+            civic311_import::costs_csv::write(&store.costs().await?, std::io::stdout().lock())?;
+        }
+    }
     Ok(())
 }
 

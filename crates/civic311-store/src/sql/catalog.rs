@@ -178,3 +178,47 @@ pub(crate) async fn catalog_version(pool: &Pool, version: i64) -> Result<Option<
             .await?;
     Ok(row.map(|j| j.0))
 }
+
+pub(crate) async fn save_costs(
+    pool: &Pool,
+    costs: &[civic311_domain::ServiceCost],
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    sqlx::query("DELETE FROM service_costs").execute(&mut *tx).await?;
+    for c in costs {
+        sqlx::query(
+            "INSERT INTO service_costs (service_code, labor_minutes, hourly_rate, unit_cost, saved_at, saved_by) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.service_code.as_str())
+        .bind(c.labor_minutes)
+        .bind(c.hourly_rate)
+        .bind(c.unit_cost)
+        .bind(now)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn costs(pool: &Pool) -> Result<Vec<civic311_domain::ServiceCost>> {
+    let rows: Vec<(String, f64, f64, f64)> = sqlx::query_as(
+        "SELECT service_code, labor_minutes, hourly_rate, unit_cost FROM service_costs ORDER BY service_code",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(code, labor_minutes, hourly_rate, unit_cost)| {
+            Ok(civic311_domain::ServiceCost {
+                service_code: civic311_domain::ServiceCode::parse(&code).map_err(StoreError::corrupt)?,
+                labor_minutes,
+                hourly_rate,
+                unit_cost,
+            })
+        })
+        .collect()
+}

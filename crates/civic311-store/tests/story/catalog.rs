@@ -155,3 +155,44 @@ async fn catalog_versions_never_rewrite_past_requests(db: &TestDb) {
     );
     assert_eq!(store.catalog_versions().await.unwrap().len(), 2);
 }
+
+both_backends!(the_budget_table_is_replaced_whole_and_knows_only_catalog_services);
+
+async fn the_budget_table_is_replaced_whole_and_knows_only_catalog_services(db: &TestDb) {
+    use civic311_domain::ServiceCost;
+    let store = &db.store;
+    seed_catalog(store).await;
+    let cost = |service: &str, labor_minutes| ServiceCost {
+        service_code: code(service),
+        labor_minutes,
+        hourly_rate: 60.0,
+        unit_cost: 18.5,
+    };
+    let now = crate::at(1, 9);
+    store
+        .save_costs(
+            &[cost("pothole", 45.0), cost("trash-missed", 10.0)],
+            "budget office",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.costs().await.unwrap(),
+        [cost("pothole", 45.0), cost("trash-missed", 10.0)]
+    );
+    // A new sheet replaces the old one: trash-missed is no longer in it.
+    store
+        .save_costs(&[cost("pothole", 40.0)], "budget office", now)
+        .await
+        .unwrap();
+    assert_eq!(store.costs().await.unwrap(), [cost("pothole", 40.0)]);
+    // A service the catalog does not have is refused, and the table stays as it was.
+    assert!(
+        store
+            .save_costs(&[cost("pothole", 1.0), cost("rats", 1.0)], "x", now)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.costs().await.unwrap(), [cost("pothole", 40.0)]);
+}
