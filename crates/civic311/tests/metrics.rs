@@ -76,6 +76,9 @@ fn same(path: &str, ours: &Value, duck: &Value) {
                 1.0
             } else if path.ends_with("attainment") {
                 1e-9
+            } else if path.ends_with("cost") || path.contains("costs.") {
+                // Sums of money, added in another order.
+                1e-6
             } else {
                 0.0
             };
@@ -225,6 +228,32 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
     };
     city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
     let now = "2021-06-01T00:00:00Z";
+    // A budget table for the month's three busiest services.
+    let october: Value =
+        serde_json::from_str(&city.run(&["metrics", "--from", "2019-10-01", "--to", "2019-11-01"]))
+            .unwrap();
+    let mut busiest: Vec<(&String, u64)> = october["volume"]["by_service"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k, v.as_u64().unwrap()))
+        .collect();
+    busiest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let budget = dir.path().join("budget.csv");
+    std::fs::write(
+        &budget,
+        format!(
+            "service_code,labor_minutes,hourly_rate,unit_cost\n{},45,60,18.5\n{},30,52.25,4\n{},0,0,125\n",
+            busiest[0].0, busiest[1].0, busiest[2].0
+        ),
+    )
+    .unwrap();
+    assert!(
+        city.run(&["budget", "import", "budget.csv"])
+            .contains("3 services")
+    );
+    let exported = city.run(&["budget", "export"]);
+    assert_eq!(exported.lines().count(), 4, "{exported}");
     let json = dir.path().join("october.json");
     let report = |output: &Path| {
         city.run(&[
@@ -312,6 +341,7 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
                 "2019-10",
                 "no",
             ])
+            .arg(&budget)
             .output()
             .unwrap();
         assert!(
@@ -321,6 +351,8 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
         );
         let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
         same("trend", &ours["trend"], &duck["trend"]);
+        same("costs", &ours["costs"], &duck["costs"]);
+        assert!(ours["costs"]["total"].as_f64().unwrap() > 0.0);
         same_rows("services", &ours["services"], &duck["services"]);
         same_rows("departments", &ours["departments"], &duck["departments"]);
         let layers = duck["areas"].as_object().unwrap();
