@@ -52,6 +52,45 @@ impl std::fmt::Display for CellError {
     }
 }
 
+/// A sheet's header, trimmed: refused, with every unknown and missing column, unless every
+/// column is one of `columns` and every one of `required` is there.
+pub(crate) fn header<R: Read>(
+    reader: &mut csv::Reader<R>,
+    columns: &[&str],
+    required: &[&str],
+) -> Result<Vec<String>, Vec<CellError>> {
+    let at = |column: &str, reason: String| CellError {
+        line: 1,
+        column: column.to_owned(),
+        reason,
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| vec![at("-", format!("cannot read the header: {e}"))])?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut errors = Vec::new();
+    for h in &headers {
+        if !columns.contains(&h.as_str()) {
+            errors.push(at(
+                h,
+                format!("unknown column (the columns are {})", columns.join(", ")),
+            ));
+        }
+    }
+    for needed in required {
+        if !headers.iter().any(|h| h == needed) {
+            errors.push(at(needed, "missing column".into()));
+        }
+    }
+    if errors.is_empty() {
+        Ok(headers)
+    } else {
+        Err(errors)
+    }
+}
+
 fn parse_sla(text: &str) -> Result<Option<SlaTarget>, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -85,28 +124,8 @@ pub fn read(
         column: column.to_owned(),
         reason,
     };
-    let headers = reader
-        .headers()
-        .map_err(|e| vec![at(1, "-", format!("cannot read the header: {e}"))])?
-        .clone();
+    let headers = header(&mut reader, &COLUMNS, &["service_code", "service_name"])?;
     let mut errors = Vec::new();
-    for h in &headers {
-        if !COLUMNS.contains(&h.trim()) {
-            errors.push(at(
-                1,
-                h,
-                format!("unknown column (the columns are {})", COLUMNS.join(", ")),
-            ));
-        }
-    }
-    for needed in ["service_code", "service_name"] {
-        if !headers.iter().any(|h| h.trim() == needed) {
-            errors.push(at(1, needed, "missing column".into()));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let mut doc = CatalogDocument::default();
     let mut departments: BTreeMap<String, String> = BTreeMap::new();
     for (i, record) in reader.records().enumerate() {
@@ -121,7 +140,7 @@ pub fn read(
         let cell = |name: &str| -> &str {
             headers
                 .iter()
-                .position(|h| h.trim() == name)
+                .position(|h| h == name)
                 .and_then(|i| record.get(i))
                 .map(str::trim)
                 .unwrap_or("")

@@ -22,30 +22,8 @@ pub fn read(
         column: column.to_owned(),
         reason,
     };
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| vec![at(1, "-", format!("cannot read the header: {e}"))])?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
+    let headers = crate::catalog_csv::header(&mut reader, &COLUMNS, &COLUMNS)?;
     let mut errors = Vec::new();
-    for h in &headers {
-        if !COLUMNS.contains(&h.as_str()) {
-            errors.push(at(
-                1,
-                h,
-                format!("unknown column (the columns are {})", COLUMNS.join(", ")),
-            ));
-        }
-    }
-    for needed in COLUMNS {
-        if !headers.iter().any(|h| h == needed) {
-            errors.push(at(1, needed, "missing column".into()));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap_or(0);
     let mut costs = Vec::new();
     let mut seen = HashSet::new();

@@ -19,7 +19,7 @@ struct City<'a> {
     timezone: &'static str,
 }
 
-impl City<'_> {
+impl<'a> City<'a> {
     fn run(&self, args: &[&str]) -> String {
         let output = Command::new(env!("CARGO_BIN_EXE_civic311"))
             .current_dir(self.dir)
@@ -35,6 +35,32 @@ impl City<'_> {
         );
         assert!(output.status.success(), "{args:?}: {out}{err}");
         out
+    }
+
+    /// The real Kansas City sample in `dir/kc.db`.
+    fn kansas_city(dir: &'a Path) -> City<'a> {
+        let city = City {
+            dir,
+            db: format!("sqlite:{}", dir.join("kc.db").display()),
+            timezone: "America/Chicago",
+        };
+        city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+        city
+    }
+
+    /// `civic311 export` of the whole store as `dir/NAME.parquet`.
+    fn export_parquet(&self, name: &str) -> PathBuf {
+        let parquet = self.dir.join(format!("{name}.parquet"));
+        self.run(&[
+            "export",
+            "--city",
+            name,
+            "--format",
+            "parquet",
+            "--output",
+            parquet.to_str().unwrap(),
+        ]);
+        parquet
     }
 
     fn import(&self, mapping: &str, file: &str) {
@@ -88,21 +114,27 @@ fn same(path: &str, ours: &Value, duck: &Value) {
     }
 }
 
+/// Runs one of tests/python's DuckDB scripts and reads the JSON it prints.
+fn duckdb(python: &Path, script: &str, args: &[&str]) -> Value {
+    let output = Command::new(python)
+        .arg(root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// Exports the store, then compares `civic311 metrics` with DuckDB for each window (UTC).
 fn check(city: &City<'_>, name: &str, now: &str, windows: &[(&str, &str)]) -> Vec<Value> {
     let Some(python) = civic311_testkit::clients_python() else {
         return Vec::new();
     };
-    let parquet = city.dir.join(format!("{name}.parquet"));
-    city.run(&[
-        "export",
-        "--city",
-        name,
-        "--format",
-        "parquet",
-        "--output",
-        parquet.to_str().unwrap(),
-    ]);
+    let parquet = city.export_parquet(name);
     let mut summaries = Vec::new();
     for (from, to) in windows {
         for with_self in ["no", "yes"] {
@@ -111,24 +143,18 @@ fn check(city: &City<'_>, name: &str, now: &str, windows: &[(&str, &str)]) -> Ve
                 args.push("--include-self-generated");
             }
             let ours: Value = serde_json::from_str(&city.run(&args)).unwrap();
-            let output = Command::new(&python)
-                .arg(root().join("tests/python/metrics_duckdb.py"))
-                .args([
+            let duck = duckdb(
+                &python,
+                "metrics_duckdb.py",
+                &[
                     parquet.to_str().unwrap(),
                     city.timezone,
                     now,
                     from,
                     to,
                     with_self,
-                ])
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
+                ],
             );
-            let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
             same(
                 &format!("{name} {from}..{to} self={with_self}"),
                 &ours,
@@ -143,12 +169,7 @@ fn check(city: &City<'_>, name: &str, now: &str, windows: &[(&str, &str)]) -> Ve
 #[test]
 fn kansas_city_metrics_agree_with_duckdb_over_the_exported_parquet() {
     let dir = tempfile::tempdir().unwrap();
-    let city = City {
-        dir: dir.path(),
-        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
-        timezone: "America/Chicago",
-    };
-    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let city = City::kansas_city(dir.path());
     let all = check(
         &city,
         "kansas-city",
@@ -221,12 +242,7 @@ fn same_rows(path: &str, ours: &Value, duck: &Value) {
 #[test]
 fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
-    let city = City {
-        dir: dir.path(),
-        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
-        timezone: "America/Chicago",
-    };
-    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let city = City::kansas_city(dir.path());
     let now = "2021-06-01T00:00:00Z";
     // A budget table for the month's three busiest services.
     let october: Value =
@@ -322,34 +338,19 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
     );
 
     if let Some(python) = civic311_testkit::clients_python() {
-        let parquet = dir.path().join("kc.parquet");
-        city.run(&[
-            "export",
-            "--city",
-            "kansas-city",
-            "--format",
-            "parquet",
-            "--output",
-            parquet.to_str().unwrap(),
-        ]);
-        let output = Command::new(&python)
-            .arg(root().join("tests/python/report_duckdb.py"))
-            .args([
+        let parquet = city.export_parquet("kansas-city");
+        let duck = duckdb(
+            &python,
+            "report_duckdb.py",
+            &[
                 parquet.to_str().unwrap(),
                 city.timezone,
                 now,
                 "2019-10",
                 "no",
-            ])
-            .arg(&budget)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+                budget.to_str().unwrap(),
+            ],
         );
-        let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
         same("trend", &ours["trend"], &duck["trend"]);
         same("costs", &ours["costs"], &duck["costs"]);
         assert!(ours["costs"]["total"].as_f64().unwrap() > 0.0);
@@ -482,12 +483,7 @@ async fn the_monthly_report_is_mailed_once_when_due() {
         ),
     )
     .unwrap();
-    let city = City {
-        dir: dir.path(),
-        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
-        timezone: "America/Chicago",
-    };
-    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let city = City::kansas_city(dir.path());
     // 2 November 2019, 05:59 in Kansas City: not yet.
     let early = city.run(&["report", "mail-due", "--now", "2019-11-02T10:59:00Z"]);
     assert!(
@@ -524,12 +520,7 @@ async fn the_monthly_report_is_mailed_once_when_due() {
 #[test]
 fn cities_compared_on_standard_categories_agree_with_duckdb() {
     let dir = tempfile::tempdir().unwrap();
-    let kc = City {
-        dir: dir.path(),
-        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
-        timezone: "America/Chicago",
-    };
-    kc.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let kc = City::kansas_city(dir.path());
     let nyc = City {
         dir: dir.path(),
         db: format!("sqlite:{}", dir.path().join("nyc.db").display()),
@@ -591,30 +582,12 @@ fn cities_compared_on_standard_categories_agree_with_duckdb() {
             "no".to_owned(),
         ];
         for (city, name) in [(&kc, "kansas-city"), (&nyc, "new-york")] {
-            let parquet = dir.path().join(format!("{name}.parquet"));
-            city.run(&[
-                "export",
-                "--city",
-                name,
-                "--format",
-                "parquet",
-                "--output",
-                parquet.to_str().unwrap(),
-            ]);
+            let parquet = city.export_parquet(name);
             args.push(parquet.to_str().unwrap().to_owned());
             args.push(city.timezone.to_owned());
         }
-        let output = Command::new(&python)
-            .arg(root().join("tests/python/compare_duckdb.py"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let duck: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let duck = duckdb(&python, "compare_duckdb.py", &args);
         for (i, city) in duck["cities"].as_array().unwrap().iter().enumerate() {
             same(&format!("cities[{i}].all"), &cities[i]["all"], &city["all"]);
         }
@@ -641,12 +614,7 @@ fn cities_compared_on_standard_categories_agree_with_duckdb() {
 #[test]
 fn process_diagnostics_of_a_month_of_real_requests() {
     let dir = tempfile::tempdir().unwrap();
-    let city = City {
-        dir: dir.path(),
-        db: format!("sqlite:{}", dir.path().join("kc.db").display()),
-        timezone: "America/Chicago",
-    };
-    city.import("kansas-city.toml", "kansas-city/kc311_sample.csv");
+    let city = City::kansas_city(dir.path());
     let window = ["--from", "2019-10-01", "--to", "2019-11-01"];
     let mut args = vec!["report", "process"];
     args.extend(window);
