@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 
 use civic311_domain::ServiceRequest;
 use tokio::task::JoinHandle;
@@ -18,14 +19,16 @@ type Fetch = JoinHandle<Result<Vec<(i64, ServiceRequest)>>>;
 enum PageOf {
     /// A range of store keys, the filter applied to it.
     Keys(Range<i64>),
-    /// These keys: the filter was applied when they were found.
-    Listed(Vec<i64>),
+    /// These of the keys found (the filter was applied when they were found).
+    Listed(Range<usize>),
 }
 
 /// The requests a filter selects, in key order, a page at a time: see [`Store::read_cohort`].
 pub struct Cohort {
     store: Store,
     filter: RequestFilter,
+    /// The keys the filter selects, when they were listed first.
+    keys: Arc<Vec<i64>>,
     pages: std::vec::IntoIter<PageOf>,
     reading: VecDeque<Fetch>,
 }
@@ -45,18 +48,22 @@ impl Store {
             && filter.updated_after.is_none()
             && filter.updated_before.is_none()
             && filter.area.is_none();
-        let pages: Vec<PageOf> = if unrestricted {
-            self.key_pages(page).await?.map(PageOf::Keys).collect()
+        let (keys, pages): (Vec<i64>, Vec<PageOf>) = if unrestricted {
+            let pages = self.key_pages(page).await?.map(PageOf::Keys).collect();
+            (Vec::new(), pages)
         } else {
-            self.cohort_keys(filter)
-                .await?
-                .chunks(page as usize)
-                .map(|keys| PageOf::Listed(keys.to_vec()))
-                .collect()
+            let keys = self.cohort_keys(filter).await?;
+            let size = page as usize;
+            let pages = (0..keys.len())
+                .step_by(size.max(1))
+                .map(|start| PageOf::Listed(start..keys.len().min(start + size)))
+                .collect();
+            (keys, pages)
         };
         let mut cohort = Cohort {
             store: self.clone(),
             filter: filter.clone(),
+            keys: Arc::new(keys),
             pages: pages.into_iter(),
             reading: VecDeque::with_capacity(PAGES_AHEAD),
         };
@@ -84,11 +91,11 @@ impl Cohort {
         let Some(page) = self.pages.next() else {
             return;
         };
-        let (store, filter) = (self.store.clone(), self.filter.clone());
+        let (store, filter, keys) = (self.store.clone(), self.filter.clone(), self.keys.clone());
         self.reading.push_back(tokio::spawn(async move {
             match page {
-                PageOf::Keys(keys) => store.export_page(&filter, keys).await,
-                PageOf::Listed(keys) => store.export_keys(&keys).await,
+                PageOf::Keys(range) => store.export_page(&filter, range).await,
+                PageOf::Listed(at) => store.export_keys(&keys[at]).await,
             }
         }));
     }
