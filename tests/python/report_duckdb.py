@@ -21,11 +21,14 @@ if budget:
         labor_minutes / 60.0 * hourly_rate + unit_cost AS per_request FROM read_csv('{budget}')""")
 else:
     con.execute("CREATE TABLE costs (service_code VARCHAR, per_request DOUBLE)")
-con.execute(f"""CREATE VIEW r AS SELECT t.*, strftime(created_at, '%Y-%m') AS month,
+# The 13 months of the trend, by local time (SET TimeZone): a range DuckDB prunes row groups by.
+first, after = f"{back(12)}-01 00:00:00", f"{back(-1)}-01 00:00:00"
+con.execute(f"""CREATE TEMP TABLE r AS SELECT t.*, strftime(created_at, '%Y-%m') AS month,
     epoch(closed_at) - epoch(created_at) AS secs, coalesce(closure_reason = 'duplicate', false) AS dup,
-    c.per_request FROM '{f}' t LEFT JOIN costs c USING (service_code)""")
-trend = [{"month": back(n), "requests": con.execute(f"SELECT count(*) FROM r WHERE month = '{back(n)}'").fetchone()[0]}
-         for n in range(12, -1, -1)]
+    c.per_request FROM '{f}' t LEFT JOIN costs c USING (service_code)
+    WHERE created_at >= TIMESTAMPTZ '{first}' AND created_at < TIMESTAMPTZ '{after}'""")
+counts = dict(con.execute("SELECT month, count(*) FROM r GROUP BY 1").fetchall())
+trend = [{"month": back(n), "requests": counts.get(back(n), 0)} for n in range(12, -1, -1)]
 now_s = f"epoch(TIMESTAMPTZ '{now}')"
 judged = "NOT dup" + ("" if with_self == "yes" else " AND channel <> 'self_generated'")
 closed = "status = 'closed' AND NOT dup AND closed_at IS NOT NULL"

@@ -298,7 +298,7 @@ impl Pages {
 pub fn render(doc: &Document) -> Vec<u8> {
     let mut pages = Pages::new();
     pages.line(16.0, true, &doc.title, BLUE);
-    pages.line(BODY + 1.0, false, &doc.subtitle, GREY);
+    pages.paragraph(&doc.subtitle, GREY);
     for section in &doc.sections {
         pages.room(60.0);
         pages.y -= BODY;
