@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use civic311_domain::StandardCategory;
 use civic311_store::{RequestFilter, Store};
@@ -76,10 +76,7 @@ pub struct Comparison {
 }
 
 fn midnight(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&local)
-        .earliest()
-        .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+    civic311_domain::time::at_local(tz, day, chrono::NaiveTime::MIN)
 }
 
 fn figures(s: &Summary, city_requests: u64) -> Figures {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use civic311_domain::{LayerId, ServiceRequest};
 pub use civic311_store::Activity;
@@ -57,19 +57,8 @@ impl Month {
 
     /// Its first local midnight, as a moment.
     pub fn start(self, timezone: Tz) -> DateTime<Utc> {
-        let midnight = NaiveDate::from_ymd_opt(self.year, self.month, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .unwrap_or_default();
-        // A midnight skipped by a clock change starts at the first moment after it.
-        timezone
-            .from_local_datetime(&midnight)
-            .earliest()
-            .or_else(|| {
-                timezone
-                    .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                    .earliest()
-            })
-            .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
+        let first = NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default();
+        civic311_domain::time::at_local(timezone, first, chrono::NaiveTime::MIN)
     }
 
     /// `[start, start of the next month)`.

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -27,17 +27,7 @@ pub struct BusinessCalendar {
     holidays: BTreeSet<NaiveDate>,
 }
 
-/// A local time on `date`, resolved in `tz`; a time skipped by a DST change moves an hour on.
-fn at_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-    let local = NaiveDateTime::new(date, time);
-    match tz.from_local_datetime(&local).earliest() {
-        Some(t) => t.with_timezone(&Utc),
-        None => tz
-            .from_local_datetime(&(local + Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc)),
-    }
-}
+use crate::time::at_local;
 
 impl BusinessCalendar {
     /// Checks that every open day closes after it opens and that some weekday is open.

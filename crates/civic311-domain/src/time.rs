@@ -38,6 +38,19 @@ pub fn parse_w3c(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A local time on `date`, resolved in `tz`; a time skipped by a DST change moves an hour on,
+/// one repeated takes the earlier.
+pub fn at_local(tz: Tz, date: NaiveDate, time: chrono::NaiveTime) -> DateTime<Utc> {
+    let local = NaiveDateTime::new(date, time);
+    match tz.from_local_datetime(&local).earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        None => tz
+            .from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

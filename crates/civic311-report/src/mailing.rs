@@ -3,7 +3,7 @@
 //! the outbox (its key names the month and the recipient, so a report goes once to each however
 //! many servers ask), and the outbox delivers them like every other message.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use civic311_analytics::cityscore::ScoreCard;
 use civic311_analytics::{Month, MonthlyOptions, monthly_report};
@@ -40,13 +40,9 @@ pub enum Due {
 pub fn due_at(mailing: &Mailing, now: DateTime<Utc>) -> DateTime<Utc> {
     let local = now.with_timezone(&mailing.timezone);
     let day = NaiveDate::from_ymd_opt(local.year(), local.month(), mailing.day.clamp(1, 28))
-        .and_then(|d| d.and_hms_opt(HOUR, 0, 0))
         .unwrap_or_default();
-    mailing
-        .timezone
-        .from_local_datetime(&day)
-        .earliest()
-        .map_or_else(|| day.and_utc(), |t| t.with_timezone(&Utc))
+    let hour = NaiveTime::from_hms_opt(HOUR, 0, 0).unwrap_or_default();
+    civic311_domain::time::at_local(mailing.timezone, day, hour)
 }
 
 /// Queues the last complete month's report for every recipient who has not had it, when due.
