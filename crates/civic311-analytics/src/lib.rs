@@ -7,11 +7,13 @@
 
 pub mod cityscore;
 pub mod compare;
+pub mod facet;
 pub mod monthly;
 pub mod process;
 mod quantile;
 pub mod summary;
 
+pub use facet::{Behind, Facet, SlaClass, requests_behind};
 pub use monthly::{Month, MonthlyOptions, MonthlyReport, monthly_report};
 pub use quantile::quantile;
 pub use summary::{Bucket, Options, Summary, summarize};

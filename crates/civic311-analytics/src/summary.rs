@@ -10,14 +10,15 @@ use civic311_domain::ServiceRequest;
 use civic311_store::{RequestFilter, Store};
 use serde::Serialize;
 
+use crate::facet::{Closing, SlaClass, bucket, closing, sla_class};
 use crate::quantile::quantile;
 
 /// Requests read from the store at a time.
 const PAGE: u32 = 5_000;
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// Upper bounds (exclusive, in days) of the time-to-close distribution; the last is open.
-const CLOSE_BUCKETS: &[(i64, &str)] = &[
+pub(crate) const CLOSE_BUCKETS: &[(i64, &str)] = &[
     (1, "under 1 day"),
     (3, "1-3 days"),
     (7, "3-7 days"),
@@ -26,7 +27,7 @@ const CLOSE_BUCKETS: &[(i64, &str)] = &[
     (i64::MAX, "90 days or more"),
 ];
 /// Upper bounds (exclusive, in days) of the backlog's ages; the last is open.
-const AGE_BUCKETS: &[(i64, &str)] = &[
+pub(crate) const AGE_BUCKETS: &[(i64, &str)] = &[
     (8, "0-7 days"),
     (31, "8-30 days"),
     (91, "31-90 days"),
@@ -129,14 +130,6 @@ pub async fn summarize(store: &Store, options: &Options) -> civic311_store::Resu
     Ok(tally.finish())
 }
 
-/// The bucket `seconds` falls in, the buckets' bounds being in days.
-fn bucket(buckets: &[(i64, &'static str)], seconds: i64) -> usize {
-    buckets
-        .iter()
-        .position(|(below, _)| seconds < below.saturating_mul(DAY))
-        .unwrap_or(buckets.len() - 1)
-}
-
 fn buckets(labels: &[(i64, &'static str)], counts: &[u64]) -> Vec<Bucket> {
     labels
         .iter()
@@ -189,15 +182,12 @@ impl<'o> Tally<'o> {
                 .or_default() += 1;
         }
 
-        let duplicate = r.status.reason() == Some("duplicate");
-        let closed_in = r.closed_at.filter(|_| r.status.is_closed());
         let t = &mut self.summary.time_to_close;
-        match (r.status.is_closed(), duplicate, closed_in) {
-            (false, _, _) => t.open += 1,
-            (true, true, _) => t.duplicates += 1,
-            (true, false, None) => t.closed_without_time += 1,
-            (true, false, Some(closed)) => {
-                let seconds = (closed - r.created_at).num_seconds();
+        match closing(r) {
+            Closing::Open => t.open += 1,
+            Closing::Duplicate => t.duplicates += 1,
+            Closing::WithoutTime => t.closed_without_time += 1,
+            Closing::Closed { seconds } => {
                 t.closed += 1;
                 self.seconds.push(seconds);
                 self.close_counts[bucket(CLOSE_BUCKETS, seconds)] += 1;
@@ -211,20 +201,15 @@ impl<'o> Tally<'o> {
         }
 
         let s = &mut self.summary.sla;
-        if duplicate {
-            return;
-        }
-        if r.channel.is_self_generated() && !self.options.include_self_generated {
-            s.self_generated_left_out += 1;
-            return;
-        }
-        match (r.due_at, r.status.is_closed(), closed_in) {
-            (None, _, _) => s.without_target += 1,
-            (Some(_), true, None) => s.closed_without_time += 1,
-            (Some(due), true, Some(closed)) if closed <= due => s.met += 1,
-            (Some(_), true, Some(_)) => s.closed_late += 1,
-            (Some(due), false, _) if due < now => s.open_overdue += 1,
-            (Some(_), false, _) => s.open_on_time += 1,
+        match sla_class(r, self.options) {
+            SlaClass::Duplicate => {}
+            SlaClass::SelfGeneratedLeftOut => s.self_generated_left_out += 1,
+            SlaClass::WithoutTarget => s.without_target += 1,
+            SlaClass::ClosedWithoutTime => s.closed_without_time += 1,
+            SlaClass::Met => s.met += 1,
+            SlaClass::ClosedLate => s.closed_late += 1,
+            SlaClass::OpenOverdue => s.open_overdue += 1,
+            SlaClass::OpenOnTime => s.open_on_time += 1,
         }
     }
 

@@ -200,10 +200,21 @@ paths["/api/v1/staff/metrics"] = {"get": {"tags": ["Staff API"], "operationId": 
     "summary": "Volume, time to close, backlog and SLA attainment of the requests created in a period (docs/METRICS.md)",
     "parameters": [{"name": "from", "in": "query", "schema": DTIN}, {"name": "to", "in": "query", "schema": DTIN},
                    {"name": "service_code", "in": "query", "schema": S(), "description": "comma-separated"},
+                   {"name": "department", "in": "query", "schema": S()},
                    {"name": "area", "in": "query", "schema": S(), "description": "LAYER:AREA"},
                    {"name": "now", "in": "query", "schema": DTIN}, {"name": "include_self_generated", "in": "query", "schema": {"type": "boolean"}}],
     "responses": {"200": {"description": "The summary", "content": {"application/json": {"schema": obj({
         "volume": {"type": "object"}, "time_to_close": {"type": "object"}, "backlog": {"type": "object"}, "sla": {"type": "object"}})}}},
+        **aerr(400, 401, 403)}}}
+paths["/api/v1/staff/metrics/requests"] = {"get": {"tags": ["Staff API"], "operationId": "staff_metrics_requests", "security": [{"staffKey": []}],
+    "summary": "The requests behind one number of the metrics: the cohort's requests a facet counts (docs/METRICS.md), a page at a time",
+    "parameters": paths["/api/v1/staff/metrics"]["get"]["parameters"] + [
+                   {"name": "facet", "in": "query", "schema": S(pattern="^(all|open|closed|closed_without_time|duplicates|sla_breached|(channel|service|department|status|month|area|close|age|sla):.+)?$"),
+                    "description": "which number: all, open, closed, closed_without_time, duplicates, sla_breached, channel:C, service:S, department:D, status:S, month:YYYY-MM, area:LAYER:AREA, close:N, age:N, sla:CLASS"},
+                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                   {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+    "responses": {"200": {"description": "How many requests the number counts, and a page of them", "content": {"application/json": {"schema": obj({
+        "facet": S(), "total": {"type": "integer"}, "requests": {"type": "array"}})}}},
         **aerr(400, 401, 403)}}}
 paths["/api/v1/staff/reports/monthly"] = {"get": {"tags": ["Staff API"], "operationId": "staff_monthly_report", "security": [{"staffKey": []}],
     "summary": "The council's monthly report (docs/METRICS.md): a month against the month before and a year before, every service, department and area, movers",

@@ -52,6 +52,13 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The status and the message, for pages that show errors as HTML.
+    pub fn parts(&self) -> (StatusCode, &str) {
+        (self.status, &self.message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let status = match &e {

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod catalog;
+mod cohort;
 mod error;
 mod media;
 pub mod open311;
@@ -10,6 +11,7 @@ pub mod outbound;
 mod pages;
 mod public;
 mod router;
+mod staff_ui;
 
 pub use api::OPENAPI;
 pub use router::{AppState, router, serve};

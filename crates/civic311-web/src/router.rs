@@ -12,7 +12,7 @@ use tower_http::trace::TraceLayer;
 use crate::catalog::CatalogCache;
 use crate::open311::{Open311Config, ReplyCache};
 use crate::outbound::FieldSystems;
-use crate::{api, open311, outbound, pages};
+use crate::{api, open311, outbound, pages, staff_ui};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -62,6 +62,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
+        .route("/staff", get(staff_ui::dashboard))
+        .route(
+            "/staff/login",
+            get(staff_ui::login_form).post(staff_ui::login),
+        )
+        .route("/staff/logout", post(staff_ui::logout))
+        .route("/staff/requests", get(staff_ui::requests))
+        .route("/staff/requests/{id}", get(staff_ui::request))
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
         .route("/api/v1/requests", get(api::requests::list))
@@ -113,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/staff/follow-ups", get(api::staff::follow_ups))
         .route("/api/v1/staff/metrics", get(api::staff::metrics))
+        .route(
+            "/api/v1/staff/metrics/requests",
+            get(api::staff::metrics_requests),
+        )
         .route(
             "/api/v1/staff/reports/monthly",
             get(api::staff::monthly_report),

@@ -50,6 +50,15 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
     }
     let key = store.issue_api_key("demo", chrono::Utc::now()).await?;
     println!("Open311 API key for POSTs (jurisdiction kcmo.gov): {key}");
+    let staff = store
+        .issue_api_key_with_role(
+            "demo-supervisor",
+            civic311_store::KeyRole::Staff,
+            chrono::Utc::now(),
+        )
+        .await?;
+    println!("staff key (sign in at /staff/login for the dashboard; the staff API): {staff}");
+    extra.push("/staff/login".to_owned());
     let open311 = Open311Config {
         jurisdiction_id: Some("kcmo.gov".into()),
         timezone: chrono_tz::America::Chicago,

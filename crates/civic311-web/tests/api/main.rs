@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod appointments;
+mod browser;
 mod clients;
 mod open311;
 mod openapi;
@@ -36,6 +37,28 @@ impl TestApp {
             .await
             .unwrap();
         assert!(report.rejected.is_empty());
+        TestApp::serve(db.store.clone()).await
+    }
+
+    /// Serves `db` with the real New York City samples of 2013, 2018, 2022 and 2023 loaded
+    /// through their mappings: their rows carry the agencies' due dates, so every SLA verdict
+    /// occurs.
+    pub async fn with_new_york(db: &TestDb) -> TestApp {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for (mapping, file) in [
+            ("nyc-2010s.toml", "nyc311_2013-12-25_52col_sample.csv"),
+            ("nyc-2010s.toml", "nyc311_2018-01_53col_sample.csv"),
+            ("nyc-current.toml", "nyc311_2022-05_41col_sample.csv"),
+            ("nyc-current.toml", "nyc311_2023-02-28_46col_sample.csv"),
+        ] {
+            let mapping = std::fs::read_to_string(root.join("mappings").join(mapping)).unwrap();
+            let mapping = civic311_import::mapping::Mapping::from_toml(&mapping).unwrap();
+            let sample = root.join("testdata/new-york").join(file);
+            let report = civic311_import::csv_import::import_file(&db.store, &sample, mapping)
+                .await
+                .unwrap();
+            assert!(report.imported > 100, "{file}: {report}");
+        }
         TestApp::serve(db.store.clone()).await
     }
 

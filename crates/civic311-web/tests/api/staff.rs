@@ -628,3 +628,144 @@ async fn staff_read_the_monthly_report_in_three_formats(db: &TestDb) {
         assert!(body.to_string().contains(says), "{query}: {body}");
     }
 }
+
+both_backends!(
+    every_number_lists_its_requests_in_kansas_city,
+    every_number_lists_its_requests_in_new_york
+);
+
+/// The Kansas City sample has areas (neighborhoods, from the source rows) and no due dates.
+async fn every_number_lists_its_requests_in_kansas_city(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let cohort = "from=2019-01-01&to=2020-01-01&now=2021-06-01T00:00:00Z";
+    let numbers = every_number_lists_its_requests(&app, cohort, "2021-06-01").await;
+    assert!(
+        numbers
+            .iter()
+            .any(|(f, c)| f.starts_with("area:") && *c > 0)
+    );
+}
+
+/// The New York samples have due dates: every SLA verdict occurs.
+async fn every_number_lists_its_requests_in_new_york(db: &TestDb) {
+    let app = TestApp::with_new_york(db).await;
+    let cohort = "from=2013-01-01&to=2024-01-01&now=2023-03-01T00:00:00Z";
+    let mut numbers = every_number_lists_its_requests(&app, cohort, "2023-03-01").await;
+    // January 2018 judged on February 1st: its open requests were not due yet.
+    let cohort = "from=2018-01-01&to=2018-02-01&now=2018-02-01T00:00:00Z";
+    numbers.extend(every_number_lists_its_requests(&app, cohort, "2018-02-01").await);
+    for verdict in ["met", "closed_late", "open_overdue", "open_on_time"] {
+        let facet = format!("sla:{verdict}");
+        assert!(
+            numbers.iter().any(|(f, c)| *f == facet && *c > 0),
+            "{facet}"
+        );
+    }
+}
+
+/// `GET /api/v1/staff/metrics/requests` lists, for every number the metrics give of `cohort`
+/// (each channel, service, department, status, month and area, each time-to-close and aging
+/// bucket, each SLA class), as many requests as that number says, and pages through them; a
+/// facet that is not one is a 400 naming it. The dashboard's links are these lists. Returns the
+/// numbers checked.
+async fn every_number_lists_its_requests(
+    app: &TestApp,
+    cohort: &str,
+    now: &str,
+) -> Vec<(String, u64)> {
+    let key = app.staff_key("analyst-ana").await;
+    let (status, m) = app
+        .send_as(
+            Method::GET,
+            &format!("/api/v1/staff/metrics?{cohort}"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{m}");
+    let n = |v: &Value| v.as_u64().unwrap();
+    let mut numbers: Vec<(String, u64)> = vec![
+        ("all".into(), n(&m["volume"]["requests"])),
+        ("open".into(), n(&m["backlog"]["open"])),
+        ("closed".into(), n(&m["time_to_close"]["closed"])),
+        (
+            "closed_without_time".into(),
+            n(&m["time_to_close"]["closed_without_time"]),
+        ),
+        ("duplicates".into(), n(&m["time_to_close"]["duplicates"])),
+        (
+            "sla_breached".into(),
+            n(&m["sla"]["closed_late"]) + n(&m["sla"]["open_overdue"]),
+        ),
+    ];
+    for (facet, key) in [
+        ("channel", "by_channel"),
+        ("service", "by_service"),
+        ("department", "by_department"),
+        ("status", "by_status"),
+        ("month", "by_month"),
+    ] {
+        for (value, count) in m["volume"][key].as_object().unwrap() {
+            numbers.push((format!("{facet}:{value}"), n(count)));
+        }
+    }
+    for (layer, areas) in m["volume"]["by_area"].as_object().unwrap() {
+        for (area, count) in areas.as_object().unwrap() {
+            numbers.push((format!("area:{layer}:{area}"), n(count)));
+        }
+    }
+    for (prefix, list) in [
+        ("close", &m["time_to_close"]["distribution"]),
+        ("age", &m["backlog"]["aging"]),
+    ] {
+        for (i, bucket) in list.as_array().unwrap().iter().enumerate() {
+            numbers.push((format!("{prefix}:{i}"), n(&bucket["requests"])));
+        }
+    }
+    for class in [
+        "met",
+        "closed_late",
+        "open_overdue",
+        "open_on_time",
+        "closed_without_time",
+        "without_target",
+        "self_generated_left_out",
+    ] {
+        numbers.push((format!("sla:{class}"), n(&m["sla"][class])));
+    }
+    assert!(numbers.len() > 25, "{numbers:?}");
+    for (facet, expected) in &numbers {
+        let path = format!("/api/v1/staff/metrics/requests?{cohort}&facet={facet}&limit=1000");
+        let (status, body) = app.send_as(Method::GET, &path, Some(&key), None).await;
+        assert_eq!(status, 200, "{facet}: {body}");
+        assert_eq!(n(&body["total"]), *expected, "{facet}");
+        let listed = body["requests"].as_array().unwrap();
+        assert_eq!(listed.len() as u64, (*expected).min(1000), "{facet}");
+        if facet == "sla:open_overdue" {
+            for r in listed {
+                assert_ne!(r["status"]["state"], "closed", "{r}");
+                assert!(r["due_at"].as_str().unwrap() < now, "{r}");
+            }
+        }
+    }
+    // Pages: the second page of two starts where the first ended.
+    let page = |offset: u32| {
+        format!("/api/v1/staff/metrics/requests?{cohort}&facet=open&limit=2&offset={offset}")
+    };
+    let (_, both) = app.send_as(Method::GET, &page(0), Some(&key), None).await;
+    let (_, second) = app.send_as(Method::GET, &page(1), Some(&key), None).await;
+    assert_eq!(both["requests"][1]["id"], second["requests"][0]["id"]);
+    assert_eq!(app.send_as(Method::GET, &page(0), None, None).await.0, 401);
+    for (query, says) in [
+        ("facet=colour:red", "colour:red"),
+        ("facet=age:9", "age:9"),
+        ("limit=0", "limit"),
+        ("department=parks%2Frec", "department"),
+    ] {
+        let path = format!("/api/v1/staff/metrics/requests?{query}");
+        let (status, body) = app.send_as(Method::GET, &path, Some(&key), None).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.to_string().contains(says), "{query}: {body}");
+    }
+    numbers
+}

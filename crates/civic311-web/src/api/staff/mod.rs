@@ -29,7 +29,7 @@ mod work_orders;
 pub use appointments::{cancel_appointment, reschedule};
 pub use catalog::{catalog, catalog_versions, save_catalog};
 pub use follow_ups::{attach, attachment, finish_follow_up, follow_ups, open_follow_up};
-pub use metrics::metrics;
+pub use metrics::{metrics, metrics_requests};
 pub use reports::monthly_report;
 pub use work_orders::{order_work, work_orders};
 

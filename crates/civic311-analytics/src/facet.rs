@@ -1,0 +1,338 @@
+//! The requests behind a number. Every count a [`Summary`](crate::Summary) gives is the size of
+//! a [`Facet`] of its cohort, and [`requests_behind`] lists that facet, so a dashboard's number
+//! and the list it links to come from the same definition and cannot disagree.
+
+use std::fmt;
+
+use civic311_domain::ServiceRequest;
+use civic311_store::{Page, Store};
+
+use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options};
+
+/// Requests read from the store at a time.
+const PAGE: u32 = 5_000;
+
+/// What time to close says of a request (docs/METRICS.md, time to close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closing {
+    Open,
+    /// Closed as a duplicate of another request: not the work done.
+    Duplicate,
+    /// Closed without a usable close time.
+    WithoutTime,
+    Closed {
+        seconds: i64,
+    },
+}
+
+pub(crate) fn closing(r: &ServiceRequest) -> Closing {
+    let closed_in = r.closed_at.filter(|_| r.status.is_closed());
+    match (r.status.is_closed(), is_duplicate(r), closed_in) {
+        (false, _, _) => Closing::Open,
+        (true, true, _) => Closing::Duplicate,
+        (true, false, None) => Closing::WithoutTime,
+        (true, false, Some(closed)) => Closing::Closed {
+            seconds: (closed - r.created_at).num_seconds(),
+        },
+    }
+}
+
+fn is_duplicate(r: &ServiceRequest) -> bool {
+    r.status.reason() == Some("duplicate")
+}
+
+/// What SLA attainment says of a request, judged at `options.now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SlaClass {
+    Met,
+    ClosedLate,
+    OpenOverdue,
+    OpenOnTime,
+    /// Closed without a usable close time: cannot be judged.
+    ClosedWithoutTime,
+    /// No due date.
+    WithoutTarget,
+    /// Opened by the city itself and left out.
+    SelfGeneratedLeftOut,
+    /// Merged as a duplicate: left out.
+    Duplicate,
+}
+
+impl SlaClass {
+    const ALL: [(SlaClass, &'static str); 8] = [
+        (SlaClass::Met, "met"),
+        (SlaClass::ClosedLate, "closed_late"),
+        (SlaClass::OpenOverdue, "open_overdue"),
+        (SlaClass::OpenOnTime, "open_on_time"),
+        (SlaClass::ClosedWithoutTime, "closed_without_time"),
+        (SlaClass::WithoutTarget, "without_target"),
+        (SlaClass::SelfGeneratedLeftOut, "self_generated_left_out"),
+        (SlaClass::Duplicate, "duplicate"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        SlaClass::ALL
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map_or("", |(_, name)| name)
+    }
+
+    fn parse(s: &str) -> Option<SlaClass> {
+        SlaClass::ALL.iter().find(|(_, n)| *n == s).map(|(c, _)| *c)
+    }
+
+    /// A breach: closed after its due date, or open past it.
+    pub fn is_breach(self) -> bool {
+        matches!(self, SlaClass::ClosedLate | SlaClass::OpenOverdue)
+    }
+}
+
+pub(crate) fn sla_class(r: &ServiceRequest, options: &Options) -> SlaClass {
+    if is_duplicate(r) {
+        return SlaClass::Duplicate;
+    }
+    if r.channel.is_self_generated() && !options.include_self_generated {
+        return SlaClass::SelfGeneratedLeftOut;
+    }
+    let closed_in = r.closed_at.filter(|_| r.status.is_closed());
+    match (r.due_at, r.status.is_closed(), closed_in) {
+        (None, _, _) => SlaClass::WithoutTarget,
+        (Some(_), true, None) => SlaClass::ClosedWithoutTime,
+        (Some(due), true, Some(closed)) if closed <= due => SlaClass::Met,
+        (Some(_), true, Some(_)) => SlaClass::ClosedLate,
+        (Some(due), false, _) if due < options.now => SlaClass::OpenOverdue,
+        (Some(_), false, _) => SlaClass::OpenOnTime,
+    }
+}
+
+/// The bucket `seconds` falls in, the buckets' bounds being in days.
+pub(crate) fn bucket(buckets: &[(i64, &'static str)], seconds: i64) -> usize {
+    buckets
+        .iter()
+        .position(|(below, _)| seconds < below.saturating_mul(DAY))
+        .unwrap_or(buckets.len() - 1)
+}
+
+/// A part of a cohort that one number of its summary counts. Written in a URL as its
+/// [`Display`](fmt::Display) form (`sla:open_overdue`, `age:2`, `service:POTHOLE`), which
+/// [`Facet::parse`] reads back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Facet {
+    /// The whole cohort: `volume.requests`.
+    All,
+    Channel(String),
+    Service(String),
+    /// `none` for requests without a department.
+    Department(String),
+    /// A status state (`open`, `in_progress`, `on_hold`, `closed`).
+    Status(String),
+    /// Local month of creation, `YYYY-MM`.
+    Month(String),
+    Area {
+        layer: String,
+        area: String,
+    },
+    /// Closed with a usable time: `time_to_close.closed`.
+    Closed,
+    ClosedWithoutTime,
+    Duplicates,
+    /// Not closed: `backlog.open` (and `time_to_close.open`).
+    Open,
+    /// A bucket of the time-to-close distribution, by its index.
+    CloseBucket(usize),
+    /// A bucket of the backlog's ages, by its index.
+    AgeBucket(usize),
+    Sla(SlaClass),
+    /// Closed late or open overdue.
+    SlaBreached,
+}
+
+impl Facet {
+    pub fn parse(s: &str) -> Result<Facet, String> {
+        let bad = || {
+            format!(
+                "facet {s:?}: write all, open, closed, closed_without_time, duplicates, \
+                 sla_breached, channel:C, service:S, department:D, status:S, month:YYYY-MM, \
+                 area:LAYER:AREA, close:N, age:N or sla:CLASS"
+            )
+        };
+        let index = |n: &str, buckets: &[(i64, &str)]| {
+            n.parse::<usize>()
+                .ok()
+                .filter(|&i| i < buckets.len())
+                .ok_or_else(bad)
+        };
+        let value = |v: &str| {
+            if v.is_empty() {
+                Err(bad())
+            } else {
+                Ok(v.to_owned())
+            }
+        };
+        Ok(match s.split_once(':') {
+            None => match s {
+                "" | "all" => Facet::All,
+                "open" => Facet::Open,
+                "closed" => Facet::Closed,
+                "closed_without_time" => Facet::ClosedWithoutTime,
+                "duplicates" => Facet::Duplicates,
+                "sla_breached" => Facet::SlaBreached,
+                _ => return Err(bad()),
+            },
+            Some(("channel", v)) => Facet::Channel(value(v)?),
+            Some(("service", v)) => Facet::Service(value(v)?),
+            Some(("department", v)) => Facet::Department(value(v)?),
+            Some(("status", v)) => Facet::Status(value(v)?),
+            Some(("month", v)) => Facet::Month(value(v)?),
+            Some(("area", v)) => {
+                let (layer, area) = v.split_once(':').ok_or_else(bad)?;
+                Facet::Area {
+                    layer: value(layer)?,
+                    area: value(area)?,
+                }
+            }
+            Some(("close", n)) => Facet::CloseBucket(index(n, CLOSE_BUCKETS)?),
+            Some(("age", n)) => Facet::AgeBucket(index(n, AGE_BUCKETS)?),
+            Some(("sla", c)) => Facet::Sla(SlaClass::parse(c).ok_or_else(bad)?),
+            Some(_) => return Err(bad()),
+        })
+    }
+
+    /// Whether `r`, a request of the cohort, is counted by this facet's number.
+    pub fn holds(&self, r: &ServiceRequest, options: &Options) -> bool {
+        match self {
+            Facet::All => true,
+            Facet::Channel(c) => r.channel.as_str() == c,
+            Facet::Service(s) => r.service_code.as_str() == s,
+            Facet::Department(d) => r.department.as_ref().map_or("none", |d| d.as_str()) == d,
+            Facet::Status(s) => r.status.state() == s,
+            Facet::Month(m) => {
+                r.created_at
+                    .with_timezone(&options.timezone)
+                    .format("%Y-%m")
+                    .to_string()
+                    == *m
+            }
+            Facet::Area { layer, area } => r
+                .location
+                .areas
+                .iter()
+                .any(|a| a.layer.as_str() == layer && a.area.as_str() == area),
+            Facet::Closed => matches!(closing(r), Closing::Closed { .. }),
+            Facet::ClosedWithoutTime => closing(r) == Closing::WithoutTime,
+            Facet::Duplicates => closing(r) == Closing::Duplicate,
+            Facet::Open => closing(r) == Closing::Open,
+            Facet::CloseBucket(i) => match closing(r) {
+                Closing::Closed { seconds } => bucket(CLOSE_BUCKETS, seconds) == *i,
+                _ => false,
+            },
+            Facet::AgeBucket(i) => {
+                closing(r) == Closing::Open
+                    && bucket(AGE_BUCKETS, (options.now - r.created_at).num_seconds()) == *i
+            }
+            Facet::Sla(class) => sla_class(r, options) == *class,
+            Facet::SlaBreached => sla_class(r, options).is_breach(),
+        }
+    }
+}
+
+impl fmt::Display for Facet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Facet::All => f.write_str("all"),
+            Facet::Channel(c) => write!(f, "channel:{c}"),
+            Facet::Service(s) => write!(f, "service:{s}"),
+            Facet::Department(d) => write!(f, "department:{d}"),
+            Facet::Status(s) => write!(f, "status:{s}"),
+            Facet::Month(m) => write!(f, "month:{m}"),
+            Facet::Area { layer, area } => write!(f, "area:{layer}:{area}"),
+            Facet::Closed => f.write_str("closed"),
+            Facet::ClosedWithoutTime => f.write_str("closed_without_time"),
+            Facet::Duplicates => f.write_str("duplicates"),
+            Facet::Open => f.write_str("open"),
+            Facet::CloseBucket(i) => write!(f, "close:{i}"),
+            Facet::AgeBucket(i) => write!(f, "age:{i}"),
+            Facet::Sla(c) => write!(f, "sla:{}", c.as_str()),
+            Facet::SlaBreached => f.write_str("sla_breached"),
+        }
+    }
+}
+
+/// A page of the requests behind a number, in the store's order (oldest key first), and how
+/// many there are in all.
+#[derive(Debug, Clone)]
+pub struct Behind {
+    pub total: u64,
+    pub requests: Vec<ServiceRequest>,
+}
+
+/// The requests of `options.filter`'s cohort that `facet` holds, `page` of them. Reads the whole
+/// cohort, as the summary does, keeping only the page.
+pub async fn requests_behind(
+    store: &Store,
+    options: &Options,
+    facet: &Facet,
+    page: Page,
+) -> civic311_store::Result<Behind> {
+    let mut behind = Behind {
+        total: 0,
+        requests: Vec::new(),
+    };
+    let mut pages = store.read_cohort(&options.filter, PAGE).await?;
+    while let Some(rows) = pages.next_page().await? {
+        for (_, r) in rows {
+            if !facet.holds(&r, options) {
+                continue;
+            }
+            if behind.total >= page.offset && behind.requests.len() < page.limit as usize {
+                behind.requests.push(r);
+            }
+            behind.total += 1;
+        }
+    }
+    Ok(behind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_facet_reads_back_from_its_url_form() {
+        let facets = [
+            Facet::All,
+            Facet::Channel("phone".into()),
+            Facet::Service("POTHOLE".into()),
+            Facet::Department("none".into()),
+            Facet::Status("in_progress".into()),
+            Facet::Month("2019-10".into()),
+            Facet::Area {
+                layer: "kc-neighborhoods".into(),
+                area: "42".into(),
+            },
+            Facet::Closed,
+            Facet::ClosedWithoutTime,
+            Facet::Duplicates,
+            Facet::Open,
+            Facet::CloseBucket(5),
+            Facet::AgeBucket(0),
+            Facet::Sla(SlaClass::OpenOverdue),
+            Facet::Sla(SlaClass::SelfGeneratedLeftOut),
+            Facet::SlaBreached,
+        ];
+        for f in facets {
+            assert_eq!(Facet::parse(&f.to_string()), Ok(f.clone()), "{f}");
+        }
+        for bad in [
+            "close:6",
+            "age:x",
+            "sla:late",
+            "colour:red",
+            "service:",
+            "area:x",
+        ] {
+            let e = Facet::parse(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+    }
+}
