@@ -151,6 +151,8 @@ pub struct Costs {
     /// Closed, but their service has no row in the budget table: not in the total.
     pub closed_without_cost: u64,
     pub per_closed_request: Option<f64>,
+    /// The budget version it is priced with: the one in force on the month's first day.
+    pub budget_from: Option<chrono::NaiveDate>,
 }
 
 impl Costs {
@@ -249,10 +251,18 @@ pub async fn monthly_report(
 
     // This month in detail (each service, department and area its own tally); the other two
     // months for comparison.
-    let budget: HashMap<String, f64> = store
-        .costs()
-        .await?
+    let first_day = this
+        .filter
+        .created_from
+        .map(|from| from.with_timezone(&tz).date_naive());
+    let version = match first_day {
+        Some(day) => store.costs(day).await?,
+        None => None,
+    };
+    let budget_from = version.as_ref().map(|(from, _)| *from);
+    let budget: HashMap<String, f64> = version
         .into_iter()
+        .flat_map(|(_, costs)| costs)
         .map(|c| (c.service_code.to_string(), c.per_request()))
         .collect();
     let mut groups = Groups::new(&this, &budget);
@@ -390,7 +400,10 @@ pub async fn monthly_report(
         departments,
         areas,
         movers,
-        costs: with_costs.then(|| spent.all.finish()),
+        costs: with_costs.then(|| Costs {
+            budget_from,
+            ..spent.all.finish()
+        }),
     })
 }
 

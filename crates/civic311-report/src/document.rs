@@ -465,7 +465,13 @@ pub fn build(report: &MonthlyReport, title: &str) -> Document {
             id: "costs",
             heading: "Cost of the work done".into(),
             text: Some(format!(
-                "By the departments' budget table: {} for the {} requests of the month closed so far (duplicates left out), {} a request. {} closed requests are of services without a cost in the table and are not counted.",
+                "By the departments' budget table{}: {} for the {} requests of the month closed so far (duplicates left out), {} a request. {} closed requests are of services without a cost in the table and are not counted.",
+                match c.budget_from {
+                    Some(day) if day > civic311_store::BUDGET_SINCE_ALWAYS => {
+                        format!(" in force from {day}")
+                    }
+                    _ => String::new(),
+                },
                 money(c.total),
                 count(c.closed_with_cost),
                 c.per_closed_request.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}")),

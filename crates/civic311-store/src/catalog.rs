@@ -1,6 +1,6 @@
 //! The service catalog: departments, services and the routing table.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use civic311_domain::{
     CatalogChanges, CatalogDocument, Department, RoutingTable, Service, ServiceCode,
 };
@@ -18,20 +18,49 @@ pub struct CatalogVersion {
     pub saved_by: String,
 }
 
+/// A version of the budget table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetVersion {
+    /// The local date it takes effect: the first day of its fiscal year (1900-01-01 for a table
+    /// saved without one, in force since always).
+    pub effective_from: NaiveDate,
+    pub services: u64,
+    pub saved_at: DateTime<Utc>,
+    pub saved_by: String,
+}
+
+/// The date of a budget saved without one: in force since always, until a later version.
+pub const BUDGET_SINCE_ALWAYS: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 impl Store {
-    /// Replaces the budget table (docs/METRICS.md, "Cost per request") in one transaction.
+    /// Saves the budget version that takes effect on `effective_from` (a local date, the first
+    /// day of a fiscal year; docs/METRICS.md, "Cost per request"), replacing that version whole
+    /// in one transaction. Other versions stay as they are.
     pub async fn save_costs(
         &self,
+        effective_from: NaiveDate,
         costs: &[civic311_domain::ServiceCost],
         by: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        dispatch!(self, write, save_costs(costs, by, now))
+        dispatch!(self, write, save_costs(effective_from, costs, by, now))
     }
 
-    /// The budget table, by service code.
-    pub async fn costs(&self) -> Result<Vec<civic311_domain::ServiceCost>> {
-        dispatch!(self, read, costs())
+    /// The budget version in force on `on` (the latest that took effect on or before it): its
+    /// date and its costs by service code; `None` before the first.
+    pub async fn costs(
+        &self,
+        on: NaiveDate,
+    ) -> Result<Option<(NaiveDate, Vec<civic311_domain::ServiceCost>)>> {
+        dispatch!(self, read, costs(on))
+    }
+
+    /// Every budget version, oldest first.
+    pub async fn budget_versions(&self) -> Result<Vec<BudgetVersion>> {
+        dispatch!(self, read, budget_versions())
     }
 
     /// The whole catalog as a document (departments and services by code).

@@ -29,7 +29,7 @@ mod work_orders;
 pub use activity::Activity;
 pub use appointments::Appointment;
 pub use areas::Area;
-pub use catalog::CatalogVersion;
+pub use catalog::{BUDGET_SINCE_ALWAYS, BudgetVersion, CatalogVersion};
 pub use cohort::Cohort;
 pub use error::StoreError;
 pub use follow_ups::Attachment;

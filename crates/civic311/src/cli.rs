@@ -117,16 +117,27 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum BudgetAction {
-    /// Replace the table with a CSV sheet: service_code, labor_minutes, hourly_rate,
-    /// unit_cost. Every bad cell is listed and nothing is saved.
+    /// Save a CSV sheet (service_code, labor_minutes, hourly_rate, unit_cost) as the budget
+    /// version taking effect on --from, replacing that version whole. Every bad cell is listed
+    /// and nothing is saved.
     Import {
         file: PathBuf,
+        /// The first day of its fiscal year (YYYY-MM-DD); without it, the version in force
+        /// since always (until a dated one)
+        #[arg(long)]
+        from: Option<String>,
         /// Who saved it (kept with every row)
         #[arg(long, default_value = "cli")]
         by: String,
     },
-    /// Print the table as that CSV sheet.
-    Export,
+    /// Print the version in force on a day (default: today) as that CSV sheet.
+    Export {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// List the versions: when each takes effect, how many services, who saved it and when.
+    Versions,
 }
 
 #[derive(Debug, Subcommand)]
@@ -572,8 +583,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Budget { action } => {
+            let tz = config.open311.timezone;
             with_store(&config.database_url, async |store| {
-                budget(store, action).await
+                budget(store, action, tz).await
             })
             .await
         }
@@ -1163,10 +1175,20 @@ fn refused(
     )
 }
 
-/// `civic311 budget import | export`.
-async fn budget(store: &Store, action: BudgetAction) -> Result<()> {
+/// A `YYYY-MM-DD` date of the budget commands, or an error naming `key`.
+fn budget_day(key: &str, value: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{key} {value:?}: write a date, e.g. 2019-07-01"))
+}
+
+/// `civic311 budget import | export | versions`.
+async fn budget(store: &Store, action: BudgetAction, tz: chrono_tz::Tz) -> Result<()> {
     match action {
-        BudgetAction::Import { file, by } => {
+        BudgetAction::Import { file, from, by } => {
+            let effective_from = match from {
+                Some(day) => budget_day("--from", &day)?,
+                None => civic311_store::BUDGET_SINCE_ALWAYS,
+            };
             let text =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let services: std::collections::HashSet<String> = store
@@ -1177,11 +1199,37 @@ async fn budget(store: &Store, action: BudgetAction) -> Result<()> {
                 .collect();
             let costs = civic311_import::costs_csv::read(text.as_slice(), &services)
                 .map_err(|errors| refused(&file, &errors))?;
-            store.save_costs(&costs, &by, chrono::Utc::now()).await?;
-            println!("budget table saved: {} services", costs.len());
+            store
+                .save_costs(effective_from, &costs, &by, chrono::Utc::now())
+                .await?;
+            println!(
+                "budget saved: {} services, in force from {effective_from}",
+                costs.len()
+            );
         }
-        BudgetAction::Export => {
-            civic311_import::costs_csv::write(&store.costs().await?, std::io::stdout().lock())?;
+        BudgetAction::Export { on } => {
+            let on = match on {
+                Some(day) => budget_day("--on", &day)?,
+                None => chrono::Utc::now().with_timezone(&tz).date_naive(),
+            };
+            let costs = store
+                .costs(on)
+                .await?
+                .map(|(_, costs)| costs)
+                .unwrap_or_default();
+            civic311_import::costs_csv::write(&costs, std::io::stdout().lock())?;
+        }
+        BudgetAction::Versions => {
+            for v in store.budget_versions().await? {
+                println!(
+                    "in force from {}: {} services, saved {} by {}",
+                    v.effective_from,
+                    v.services,
+                    v.saved_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    v.saved_by
+                );
+            }
         }
     }
     Ok(())

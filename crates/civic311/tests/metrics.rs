@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -264,12 +264,61 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
         ),
     )
     .unwrap();
+    // It is Kansas City's fiscal year 2020 budget (from May 1st, 2019); the next year's, at
+    // other rates and for one more service, must not price October 2019.
     assert!(
-        city.run(&["budget", "import", "budget.csv"])
-            .contains("3 services")
+        city.run(&["budget", "import", "budget.csv", "--from", "2019-05-01"])
+            .contains("3 services, in force from 2019-05-01")
     );
-    let exported = city.run(&["budget", "export"]);
+    let next_year = dir.path().join("budget-fy2021.csv");
+    std::fs::write(
+        &next_year,
+        format!(
+            "service_code,labor_minutes,hourly_rate,unit_cost\n{},50,70,20\n{},30,60,5\n{},0,0,130\n{},10,60,0\n",
+            busiest[0].0, busiest[1].0, busiest[2].0, busiest[3].0
+        ),
+    )
+    .unwrap();
+    city.run(&[
+        "budget",
+        "import",
+        "budget-fy2021.csv",
+        "--from",
+        "2020-05-01",
+        "--by",
+        "budget office",
+    ]);
+    let exported = city.run(&["budget", "export", "--on", "2019-10-15"]);
     assert_eq!(exported.lines().count(), 4, "{exported}");
+    let lines = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        lines(&exported),
+        lines(&std::fs::read_to_string(&budget).unwrap()),
+        "the version in force in October 2019 is the sheet as it was imported"
+    );
+    assert_eq!(
+        city.run(&["budget", "export", "--on", "2020-06-01"])
+            .lines()
+            .count(),
+        5
+    );
+    assert_eq!(
+        city.run(&["budget", "export", "--on", "2019-04-30"])
+            .lines()
+            .count(),
+        1
+    );
+    let versions = city.run(&["budget", "versions"]);
+    assert!(
+        versions.contains("in force from 2019-05-01: 3 services")
+            && versions.contains("in force from 2020-05-01: 4 services")
+            && versions.contains("by budget office"),
+        "{versions}"
+    );
     let json = dir.path().join("october.json");
     let report = |output: &Path| {
         city.run(&[
@@ -352,7 +401,10 @@ fn monthly_report_agrees_with_duckdb_and_with_metrics_in_every_format() {
             ],
         );
         same("trend", &ours["trend"], &duck["trend"]);
-        same("costs", &ours["costs"], &duck["costs"]);
+        let mut costs = ours["costs"].clone();
+        let priced_with = costs.as_object_mut().unwrap().remove("budget_from");
+        assert_eq!(priced_with, Some(json!("2019-05-01")));
+        same("costs", &costs, &duck["costs"]);
         assert!(ours["costs"]["total"].as_f64().unwrap() > 0.0);
         same_rows("services", &ours["services"], &duck["services"]);
         same_rows("departments", &ours["departments"], &duck["departments"]);

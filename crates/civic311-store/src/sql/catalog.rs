@@ -181,17 +181,22 @@ pub(crate) async fn catalog_version(pool: &Pool, version: i64) -> Result<Option<
 
 pub(crate) async fn save_costs(
     pool: &Pool,
+    effective_from: chrono::NaiveDate,
     costs: &[civic311_domain::ServiceCost],
     by: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let mut tx = begin_write(pool).await?;
-    sqlx::query("DELETE FROM service_costs").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM service_costs WHERE effective_from = $1")
+        .bind(effective_from)
+        .execute(&mut *tx)
+        .await?;
     for c in costs {
         sqlx::query(
-            "INSERT INTO service_costs (service_code, labor_minutes, hourly_rate, unit_cost, saved_at, saved_by) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO service_costs (effective_from, service_code, labor_minutes, hourly_rate, unit_cost, saved_at, saved_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
+        .bind(effective_from)
         .bind(c.service_code.as_str())
         .bind(c.labor_minutes)
         .bind(c.hourly_rate)
@@ -205,13 +210,28 @@ pub(crate) async fn save_costs(
     Ok(())
 }
 
-pub(crate) async fn costs(pool: &Pool) -> Result<Vec<civic311_domain::ServiceCost>> {
-    let rows: Vec<(String, f64, f64, f64)> = sqlx::query_as(
-        "SELECT service_code, labor_minutes, hourly_rate, unit_cost FROM service_costs ORDER BY service_code",
+pub(crate) async fn costs(
+    pool: &Pool,
+    on: chrono::NaiveDate,
+) -> Result<Option<(chrono::NaiveDate, Vec<civic311_domain::ServiceCost>)>> {
+    let version: Option<chrono::NaiveDate> = sqlx::query_scalar(
+        "SELECT MAX(effective_from) FROM service_costs WHERE effective_from <= $1",
     )
+    .bind(on)
+    .fetch_one(pool)
+    .await?;
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    let rows: Vec<(String, f64, f64, f64)> = sqlx::query_as(
+        "SELECT service_code, labor_minutes, hourly_rate, unit_cost FROM service_costs \
+         WHERE effective_from = $1 ORDER BY service_code",
+    )
+    .bind(version)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
+    let costs = rows
+        .into_iter()
         .map(|(code, labor_minutes, hourly_rate, unit_cost)| {
             Ok(civic311_domain::ServiceCost {
                 service_code: civic311_domain::ServiceCode::parse(&code).map_err(StoreError::corrupt)?,
@@ -220,5 +240,24 @@ pub(crate) async fn costs(pool: &Pool) -> Result<Vec<civic311_domain::ServiceCos
                 unit_cost,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((version, costs)))
+}
+
+pub(crate) async fn budget_versions(pool: &Pool) -> Result<Vec<crate::BudgetVersion>> {
+    let rows: Vec<(chrono::NaiveDate, i64, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+        "SELECT effective_from, COUNT(*), MAX(saved_at), MAX(saved_by) FROM service_costs \
+         GROUP BY effective_from ORDER BY effective_from",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(effective_from, services, saved_at, saved_by)| crate::BudgetVersion {
+            effective_from,
+            services: services as u64,
+            saved_at,
+            saved_by,
+        })
+        .collect())
 }

@@ -156,10 +156,11 @@ async fn catalog_versions_never_rewrite_past_requests(db: &TestDb) {
     assert_eq!(store.catalog_versions().await.unwrap().len(), 2);
 }
 
-both_backends!(the_budget_table_is_replaced_whole_and_knows_only_catalog_services);
+both_backends!(the_budget_is_kept_in_versions_by_fiscal_year_of_catalog_services);
 
-async fn the_budget_table_is_replaced_whole_and_knows_only_catalog_services(db: &TestDb) {
+async fn the_budget_is_kept_in_versions_by_fiscal_year_of_catalog_services(db: &TestDb) {
     use civic311_domain::ServiceCost;
+    use civic311_store::BUDGET_SINCE_ALWAYS;
     let store = &db.store;
     seed_catalog(store).await;
     let cost = |service: &str, labor_minutes| ServiceCost {
@@ -168,31 +169,85 @@ async fn the_budget_table_is_replaced_whole_and_knows_only_catalog_services(db: 
         hourly_rate: 60.0,
         unit_cost: 18.5,
     };
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let now = crate::at(1, 9);
+    assert_eq!(store.costs(day("2019-10-01")).await.unwrap(), None);
     store
         .save_costs(
+            BUDGET_SINCE_ALWAYS,
             &[cost("pothole", 45.0), cost("trash-missed", 10.0)],
             "budget office",
             now,
         )
         .await
         .unwrap();
-    assert_eq!(
-        store.costs().await.unwrap(),
-        [cost("pothole", 45.0), cost("trash-missed", 10.0)]
+    let standing = (
+        BUDGET_SINCE_ALWAYS,
+        vec![cost("pothole", 45.0), cost("trash-missed", 10.0)],
     );
-    // A new sheet replaces the old one: trash-missed is no longer in it.
+    assert_eq!(
+        store.costs(day("2019-10-01")).await.unwrap(),
+        Some(standing.clone())
+    );
+    // A new sheet replaces the old one of the same version: trash-missed is no longer in it.
     store
-        .save_costs(&[cost("pothole", 40.0)], "budget office", now)
+        .save_costs(
+            BUDGET_SINCE_ALWAYS,
+            &[cost("pothole", 40.0)],
+            "budget office",
+            now,
+        )
         .await
         .unwrap();
-    assert_eq!(store.costs().await.unwrap(), [cost("pothole", 40.0)]);
-    // A service the catalog does not have is refused, and the table stays as it was.
+    let standing = (BUDGET_SINCE_ALWAYS, vec![cost("pothole", 40.0)]);
+    assert_eq!(
+        store.costs(day("2019-10-01")).await.unwrap(),
+        Some(standing.clone())
+    );
+    // The fiscal year 2020 budget takes effect on 2019-07-01: months before it keep the
+    // standing table, months from it on take the new one whole (rats has no older cost).
+    let fy2020 = vec![cost("pothole", 50.0), cost("trash-missed", 12.0)];
+    store
+        .save_costs(day("2019-07-01"), &fy2020, "budget office", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.costs(day("2019-06-30")).await.unwrap(),
+        Some(standing.clone())
+    );
+    assert_eq!(
+        store.costs(day("2019-07-01")).await.unwrap(),
+        Some((day("2019-07-01"), fy2020.clone()))
+    );
+    assert_eq!(
+        store.costs(day("2020-12-01")).await.unwrap(),
+        Some((day("2019-07-01"), fy2020.clone()))
+    );
+    let versions = store.budget_versions().await.unwrap();
+    let listed: Vec<_> = versions
+        .iter()
+        .map(|v| (v.effective_from, v.services))
+        .collect();
+    assert_eq!(listed, [(BUDGET_SINCE_ALWAYS, 1), (day("2019-07-01"), 2)]);
+    assert_eq!(versions[1].saved_by, "budget office");
+    // A service the catalog does not have is refused, and the version stays as it was.
     assert!(
         store
-            .save_costs(&[cost("pothole", 1.0), cost("rats", 1.0)], "x", now)
+            .save_costs(
+                day("2019-07-01"),
+                &[cost("pothole", 1.0), cost("rats", 1.0)],
+                "x",
+                now
+            )
             .await
             .is_err()
     );
-    assert_eq!(store.costs().await.unwrap(), [cost("pothole", 40.0)]);
+    assert_eq!(
+        store.costs(day("2019-07-01")).await.unwrap(),
+        Some((day("2019-07-01"), fy2020))
+    );
+    assert_eq!(
+        store.costs(day("2019-06-30")).await.unwrap(),
+        Some(standing)
+    );
 }
