@@ -6,12 +6,15 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Html;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use civic311_analytics::Month;
 use civic311_analytics::{Facet, SlaClass, Summary};
 use civic311_domain::LayerId;
 use civic311_report::document::{count, days, percent};
+use civic311_store::{Page, RequestFilter};
 
 use super::{PageError, PageQuery, here, render, signed_in};
 use crate::AppState;
@@ -152,13 +155,50 @@ fn choices(options: Vec<(String, String)>, selected: Option<&str>) -> Vec<Choice
         .collect()
 }
 
+/// Months the dashboard shows when it is opened without a query.
+const DEFAULT_MONTHS: u32 = 12;
+
+/// The dashboard opened without a query: the 12 months up to the newest request's, so that its
+/// cost is a year's requests (not the whole history) and its URL says which year it shows.
+async fn default_period(state: &AppState) -> Result<Option<Redirect>, PageError> {
+    let newest = state
+        .store
+        .requests(
+            &RequestFilter::default(),
+            Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await?;
+    let Some(newest) = newest.first() else {
+        return Ok(None);
+    };
+    let tz = state.open311.timezone;
+    let local = newest.created_at.with_timezone(&tz);
+    let Some(month) = Month::new(local.year(), local.month()) else {
+        return Ok(None);
+    };
+    let day =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let from = day(month.back(DEFAULT_MONTHS - 1).start(tz));
+    let to = day(month.window(tz).1);
+    Ok(Some(Redirect::to(&format!("/staff?from={from}&to={to}"))))
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(q): Query<PageQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let cohort = q.cohort();
     let who = signed_in(&state, &headers, &here("/staff", &cohort, &[])).await?;
+    if raw.as_deref().unwrap_or("").is_empty()
+        && let Some(to) = default_period(&state).await?
+    {
+        return Ok(to.into_response());
+    }
     let options = cohort.options(state.open311.timezone)?;
     let summary = civic311_analytics::summarize(&state.store, &options).await?;
 
@@ -263,7 +303,7 @@ pub async fn dashboard(
         api: format!("/api/v1/staff/metrics?{}", cohort.to_query().finish()),
         cohort,
     };
-    Ok(render(&page))
+    Ok(render(&page).into_response())
 }
 
 fn cards(links: &Links, s: &Summary) -> Vec<Figure> {

@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::Datelike;
 use civic311_testkit::{TestDb, both_backends};
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::Method;
@@ -288,8 +289,32 @@ async fn staff_use_the_dashboard_in_a_browser(db: &TestDb) {
     let error = css(c, "#error").await.text().await.unwrap();
     assert!(error.contains("colour:red"), "{error}");
 
-    // Signing out: the dashboard asks for the key again.
+    // Opened without a query, the dashboard shows the twelve months up to the newest request's
+    // (the test server's zone is UTC), and says so in its URL.
+    let newest = app
+        .store
+        .requests(
+            &civic311_store::RequestFilter::default(),
+            civic311_store::Page {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()[0]
+        .created_at;
+    let first = newest.date_naive().with_day(1).unwrap();
+    let from = first - chrono::Months::new(11);
+    let to = first + chrono::Months::new(1);
     c.goto(&format!("{}/staff", app.base)).await.unwrap();
+    let query = arrive(c, "/staff").await;
+    assert_eq!(
+        query,
+        Some(format!("from={from}&to={to}")),
+        "newest: {newest}"
+    );
+
+    // Signing out: the dashboard asks for the key again.
     css(c, "#logout").await.click().await.unwrap();
     arrive(c, "/staff/login").await;
     c.goto(&format!("{}/staff", app.base)).await.unwrap();
