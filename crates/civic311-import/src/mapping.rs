@@ -98,6 +98,14 @@ pub struct ServiceColumns {
     pub code: Option<String>,
     #[serde(default)]
     pub group: Option<String>,
+    /// A column that splits a service into finer ones (New York's `Descriptor`: "Street
+    /// Condition" into "Street Condition - Pothole", "Street Condition - Cave-in", ...), for the
+    /// services named in `detail_for` (every service when that is empty). A row whose detail is
+    /// empty keeps the service whole.
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub detail_for: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -210,6 +218,7 @@ impl Mapping {
             self.due.as_ref().and_then(|c| c.time_column.as_deref()),
             self.service.code.as_deref(),
             self.service.group.as_deref(),
+            self.service.detail.as_deref(),
             self.department.as_deref(),
             self.department_name.as_deref(),
             self.channel.as_ref().map(|c| c.column.as_str()),
@@ -353,13 +362,30 @@ impl Compiled {
         let raw_id = self.field(rec, &m.id);
         let id = ServiceRequestId::parse(format!("{}{raw_id}", m.id_prefix))
             .map_err(|e| (col(&m.id), e.to_string()))?;
-        let name = non_empty(self.field(rec, &m.service.name)).ok_or((
+        let whole = non_empty(self.field(rec, &m.service.name)).ok_or((
             col(&m.service.name),
             "is empty; every request needs a service".to_owned(),
         ))?;
-        let code_text = match &m.service.code {
-            Some(c) => non_empty(self.field(rec, c)).map_or_else(|| slug(name), str::to_owned),
-            None => slug(name),
+        let detail = m
+            .service
+            .detail
+            .as_deref()
+            .and_then(|c| non_empty(self.field(rec, c)))
+            .filter(|_| {
+                m.service.detail_for.is_empty() || m.service.detail_for.iter().any(|s| s == whole)
+            });
+        let name = match detail {
+            Some(d) => format!("{whole} - {d}"),
+            None => whole.to_owned(),
+        };
+        let name = name.as_str();
+        let code_text = match (&m.service.code, detail) {
+            (Some(c), Some(d)) => non_empty(self.field(rec, c))
+                .map_or_else(|| slug(name), |c| format!("{c}-{}", slug(d))),
+            (Some(c), None) => {
+                non_empty(self.field(rec, c)).map_or_else(|| slug(name), str::to_owned)
+            }
+            (None, _) => slug(name),
         };
         let code =
             ServiceCode::parse(code_text).map_err(|e| (col(&m.service.name), e.to_string()))?;

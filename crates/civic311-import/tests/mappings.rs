@@ -191,6 +191,75 @@ async fn new_york_in_every_layout(db: &TestDb) {
     );
 }
 
+both_backends!(street_condition_is_split_by_its_descriptor_so_potholes_compare);
+
+/// New York files potholes as "Street Condition" with the descriptor "Pothole": the shipped
+/// mappings split that complaint type by its descriptor, so its potholes fall in the standard
+/// `pothole` category; other complaint types stay whole. Counted from the real files.
+async fn street_condition_is_split_by_its_descriptor_so_potholes_compare(db: &TestDb) {
+    use civic311_domain::StandardCategory;
+    let store = &db.store;
+    let mut expected: HashMap<String, i64> = HashMap::new();
+    for (file, layout) in [
+        ("nyc311_2013-12-25_52col_sample.csv", "nyc-2010s.toml"),
+        ("nyc311_2023-02-28_46col_sample.csv", "nyc-current.toml"),
+    ] {
+        let path = root().join("testdata/new-york").join(file);
+        let mut rdr = csv::Reader::from_path(&path).unwrap();
+        let names: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
+        let col = |n: &str| names.iter().position(|h| h == n).unwrap();
+        for rec in rdr.byte_records() {
+            let rec = rec.unwrap();
+            let text = |n: &str| String::from_utf8_lossy(&rec[col(n)]).into_owned();
+            let service = match (text("Complaint Type").as_str(), text("Descriptor")) {
+                ("Street Condition", d) if !d.is_empty() => format!("Street Condition - {d}"),
+                (t, _) => t.to_owned(),
+            };
+            *expected.entry(service).or_default() += 1;
+        }
+        csv_import::import_file(store, &path, mapping(layout))
+            .await
+            .unwrap();
+    }
+    assert!(expected["Street Condition - Pothole"] > 0);
+    assert!(!expected.contains_key("Street Condition"), "{expected:?}");
+    let services = store.services().await.unwrap();
+    let split = expected
+        .iter()
+        .filter(|(name, _)| name.starts_with("Street Condition"));
+    for (name, n) in split {
+        let service = services
+            .iter()
+            .find(|s| &s.name == name)
+            .unwrap_or_else(|| panic!("no service {name:?}"));
+        let filter = RequestFilter {
+            service_codes: vec![service.code.clone()],
+            ..Default::default()
+        };
+        assert_eq!(store.count_requests(&filter).await.unwrap(), *n, "{name}");
+        if name.starts_with("Street Condition - Pothole") {
+            assert_eq!(service.standard_category(), StandardCategory::Pothole);
+            assert_eq!(service.code.as_str(), "street-condition-pothole");
+        } else if name.starts_with("Street Condition") {
+            assert_eq!(
+                service.standard_category(),
+                StandardCategory::StreetsSidewalks,
+                "{name}"
+            );
+        }
+    }
+    assert!(
+        services.iter().all(|s| s.name != "Street Condition"),
+        "every Street Condition row of these files has a descriptor"
+    );
+    let rows: i64 = expected.values().sum();
+    let all = store
+        .count_requests(&RequestFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all, rows);
+}
+
 both_backends!(dirty_rows_are_flagged_or_rejected_and_latin1_is_read);
 
 async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
