@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use civic311_domain::ServiceRequest;
-use civic311_store::{Page, Store};
+use civic311_domain::{DepartmentCode, ServiceCode, ServiceRequest};
+use civic311_store::{Page, RequestFilter, Store};
 
 use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options};
 
@@ -258,6 +258,50 @@ impl fmt::Display for Facet {
     }
 }
 
+/// Status states as stored.
+const OPEN_STATES: [&str; 3] = ["open", "in_progress", "on_hold"];
+const CLOSED_STATES: [&str; 1] = ["closed"];
+
+impl Facet {
+    /// `filter` narrowed to rows this facet can hold, so that the store reads fewer of them
+    /// (the open requests through the status index, say). Never narrower than the facet:
+    /// [`Facet::holds`] still decides.
+    pub fn narrow(&self, filter: &RequestFilter) -> RequestFilter {
+        let mut f = filter.clone();
+        let states: &[&'static str] = match self {
+            Facet::Open
+            | Facet::AgeBucket(_)
+            | Facet::Sla(SlaClass::OpenOverdue | SlaClass::OpenOnTime) => &OPEN_STATES,
+            Facet::Closed
+            | Facet::ClosedWithoutTime
+            | Facet::Duplicates
+            | Facet::CloseBucket(_)
+            | Facet::Sla(SlaClass::Met | SlaClass::ClosedLate | SlaClass::ClosedWithoutTime)
+            | Facet::Sla(SlaClass::Duplicate) => &CLOSED_STATES,
+            Facet::Status(s) => match OPEN_STATES.iter().chain(&CLOSED_STATES).find(|k| *k == s) {
+                Some(state) => std::slice::from_ref(state),
+                None => &[],
+            },
+            _ => &[],
+        };
+        if !states.is_empty() && f.states.is_empty() {
+            f.states = states.to_vec();
+        }
+        match self {
+            Facet::Service(code) if f.service_codes.is_empty() => {
+                if let Ok(code) = ServiceCode::parse(code.as_str()) {
+                    f.service_codes = vec![code];
+                }
+            }
+            Facet::Department(d) if f.department.is_none() && d != "none" => {
+                f.department = DepartmentCode::parse(d.as_str()).ok();
+            }
+            _ => {}
+        }
+        f
+    }
+}
+
 /// A page of the requests behind a number, in the store's order (oldest key first), and how
 /// many there are in all.
 #[derive(Debug, Clone)]
@@ -278,7 +322,9 @@ pub async fn requests_behind(
         total: 0,
         requests: Vec::new(),
     };
-    let mut pages = store.read_cohort(&options.filter, PAGE).await?;
+    let mut pages = store
+        .read_cohort(&facet.narrow(&options.filter), PAGE)
+        .await?;
     while let Some(rows) = pages.next_page().await? {
         for (_, r) in rows {
             if !facet.holds(&r, options) {

@@ -52,7 +52,10 @@ impl Store {
             let pages = self.key_pages(page).await?.map(PageOf::Keys).collect();
             (Vec::new(), pages)
         } else {
-            let keys = self.cohort_keys(filter).await?;
+            // In key order: pages read neighbouring rows, and a listing's pages are the same
+            // whichever index the database chose.
+            let mut keys = self.cohort_keys(filter).await?;
+            keys.sort_unstable();
             let size = page as usize;
             let pages = (0..keys.len())
                 .step_by(size.max(1))
