@@ -108,6 +108,19 @@ impl Store {
         dispatch!(self, read, requests(filter, page, true))
     }
 
+    /// The request created last, if any (without its requester).
+    pub async fn newest_request(&self) -> Result<Option<ServiceRequest>> {
+        let page = Page {
+            limit: 1,
+            offset: 0,
+        };
+        Ok(self
+            .public_requests(&RequestFilter::default(), page)
+            .await?
+            .into_iter()
+            .next())
+    }
+
     /// [`Store::requests`] for public outputs: the requester is never read (so it cannot leak,
     /// and the query is one fewer).
     pub async fn public_requests(

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use civic311_domain::LayerId;
 use civic311_import::{areas, kansas_city};
-use civic311_store::{DatabaseUrl, Page, RequestFilter, Store};
+use civic311_store::{DatabaseUrl, Store};
 use civic311_web::AppState;
 use civic311_web::open311::Open311Config;
 
@@ -24,21 +24,13 @@ pub async fn run(listen: SocketAddr, database: &Path) -> Result<()> {
     let url = DatabaseUrl::parse(&format!("sqlite:{}", database.display()))?;
     let store = Store::open(&url).await?;
     let store = load_sample(store).await?;
-    let newest = store
-        .requests(
-            &RequestFilter::default(),
-            Page {
-                limit: 1,
-                offset: 0,
-            },
-        )
-        .await?;
+    let newest = store.newest_request().await?;
     let mut extra: Vec<String> = newest
         .iter()
         .map(|r| format!("/api/v1/requests/{}", r.id))
         .collect();
     // Open311 lists default to the last 90 days; the sample is older, so show its last month.
-    if let Some(r) = newest.first() {
+    if let Some(r) = &newest {
         let tz = chrono_tz::America::Chicago;
         let day = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%Y-%m-%d");
         extra.push(format!(

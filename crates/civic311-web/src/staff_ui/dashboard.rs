@@ -14,7 +14,6 @@ use civic311_analytics::Month;
 use civic311_analytics::{Facet, SlaClass, Summary};
 use civic311_domain::LayerId;
 use civic311_report::document::{count, days, percent};
-use civic311_store::{Page, RequestFilter};
 
 use super::{PageError, PageQuery, here, render, signed_in};
 use crate::AppState;
@@ -161,17 +160,7 @@ const DEFAULT_MONTHS: u32 = 12;
 /// The dashboard opened without a query: the 12 months up to the newest request's, so that its
 /// cost is a year's requests (not the whole history) and its URL says which year it shows.
 async fn default_period(state: &AppState) -> Result<Option<Redirect>, PageError> {
-    let newest = state
-        .store
-        .requests(
-            &RequestFilter::default(),
-            Page {
-                limit: 1,
-                offset: 0,
-            },
-        )
-        .await?;
-    let Some(newest) = newest.first() else {
+    let Some(newest) = state.store.newest_request().await? else {
         return Ok(None);
     };
     let tz = state.open311.timezone;

@@ -293,15 +293,10 @@ async fn staff_use_the_dashboard_in_a_browser(db: &TestDb) {
     // (the test server's zone is UTC), and says so in its URL.
     let newest = app
         .store
-        .requests(
-            &civic311_store::RequestFilter::default(),
-            civic311_store::Page {
-                limit: 1,
-                offset: 0,
-            },
-        )
+        .newest_request()
         .await
-        .unwrap()[0]
+        .unwrap()
+        .unwrap()
         .created_at;
     let first = newest.date_naive().with_day(1).unwrap();
     let from = first - chrono::Months::new(11);
