@@ -55,9 +55,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::SignIn { next } => {
-                let mut to = form_urlencoded::Serializer::new(String::from("/staff/login?"));
-                to.append_pair("next", &next);
-                Redirect::to(&to.finish()).into_response()
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                Redirect::to(&format!("/staff/login?{query}")).into_response()
             }
             PageError::Shown(status, message) => {
                 let page = ErrorPage {

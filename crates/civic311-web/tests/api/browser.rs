@@ -149,7 +149,11 @@ async fn staff_use_the_dashboard_in_a_browser(db: &TestDb) {
     c.goto(&format!("{}/staff?now={now}", app.base))
         .await
         .unwrap();
-    arrive(c, "/staff/login").await;
+    let query = arrive(c, "/staff/login").await;
+    assert_eq!(
+        query.as_deref(),
+        Some("next=%2Fstaff%3Fnow%3D2023-03-01T00%253A00%253A00Z")
+    );
     css(c, "#key").await.send_keys("0123abcd").await.unwrap();
     css(c, "#login button").await.click().await.unwrap();
     let error = css(c, "#login-error").await.text().await.unwrap();
