@@ -299,7 +299,11 @@ fn cards(links: &Links, s: &Summary) -> Vec<Figure> {
     vec![
         links.figure("requests", s.volume.requests, Facet::All),
         links.figure("still open", s.backlog.open, Facet::Open),
-        links.figure("closed", s.time_to_close.closed, Facet::Closed),
+        links.figure(
+            "closed",
+            s.volume.by_status.get("closed").copied().unwrap_or(0),
+            Facet::Status("closed".to_owned()),
+        ),
         Figure {
             label: "SLA attainment".into(),
             value: percent(s.sla.attainment),

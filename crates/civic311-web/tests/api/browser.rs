@@ -180,6 +180,11 @@ async fn staff_use_the_dashboard_in_a_browser(db: &TestDb) {
     assert!(counts.len() > 40, "{counts:?}");
     let cards = numbers(c, "#cards a").await;
     assert_eq!(cards[0].1, metrics["volume"]["requests"].as_u64().unwrap());
+    assert_eq!(cards[1].1, metrics["backlog"]["open"].as_u64().unwrap());
+    assert_eq!(
+        cards[2].1,
+        metrics["volume"]["by_status"]["closed"].as_u64().unwrap()
+    );
     for (href, n, text) in &counts {
         assert!(href.starts_with("/staff/requests?"), "{href}");
         let api = href.replacen("/staff/requests?", "/api/v1/staff/metrics/requests?", 1);
