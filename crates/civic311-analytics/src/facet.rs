@@ -7,10 +7,7 @@ use std::fmt;
 use civic311_domain::{DepartmentCode, ServiceCode, ServiceRequest};
 use civic311_store::{Page, RequestFilter, Store};
 
-use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options};
-
-/// Requests read from the store at a time.
-const PAGE: u32 = 5_000;
+use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options, PAGE};
 
 /// What time to close says of a request (docs/METRICS.md, time to close).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::facet::{Closing, SlaClass, bucket, closing, sla_class};
 use crate::quantile::quantile;
 
-/// Requests read from the store at a time.
-const PAGE: u32 = 5_000;
+/// Requests read from the store at a time (every cohort read of this crate but the event log).
+pub(crate) const PAGE: u32 = 5_000;
 pub(crate) const DAY: i64 = 86_400;
 
 /// Upper bounds (exclusive, in days) of the time-to-close distribution; the last is open.
