@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use civic311_domain::outcome::{Ending, Outcome, Target};
 use civic311_domain::{DepartmentCode, ServiceCode, ServiceRequest};
 use civic311_store::{Page, RequestFilter, Store};
 
@@ -23,19 +24,15 @@ pub(crate) enum Closing {
 }
 
 pub(crate) fn closing(r: &ServiceRequest) -> Closing {
-    let closed_in = r.closed_at.filter(|_| r.status.is_closed());
-    match (r.status.is_closed(), is_duplicate(r), closed_in) {
-        (false, _, _) => Closing::Open,
-        (true, true, _) => Closing::Duplicate,
-        (true, false, None) => Closing::WithoutTime,
-        (true, false, Some(closed)) => Closing::Closed {
-            seconds: (closed - r.created_at).num_seconds(),
+    let outcome = Outcome::of(r);
+    match outcome.ending {
+        Ending::Open => Closing::Open,
+        Ending::Duplicate => Closing::Duplicate,
+        Ending::WithoutTime => Closing::WithoutTime,
+        Ending::Closed => Closing::Closed {
+            seconds: outcome.close_seconds.unwrap_or_default(),
         },
     }
-}
-
-fn is_duplicate(r: &ServiceRequest) -> bool {
-    r.status.reason() == Some("duplicate")
 }
 
 /// What SLA attainment says of a request, judged at `options.now`.
@@ -85,20 +82,32 @@ impl SlaClass {
 }
 
 pub(crate) fn sla_class(r: &ServiceRequest, options: &Options) -> SlaClass {
-    if is_duplicate(r) {
-        return SlaClass::Duplicate;
-    }
-    if r.channel.is_self_generated() && !options.include_self_generated {
-        return SlaClass::SelfGeneratedLeftOut;
-    }
-    let closed_in = r.closed_at.filter(|_| r.status.is_closed());
-    match (r.due_at, r.status.is_closed(), closed_in) {
-        (None, _, _) => SlaClass::WithoutTarget,
-        (Some(_), true, None) => SlaClass::ClosedWithoutTime,
-        (Some(due), true, Some(closed)) if closed <= due => SlaClass::Met,
-        (Some(_), true, Some(_)) => SlaClass::ClosedLate,
-        (Some(due), false, _) if due < options.now => SlaClass::OpenOverdue,
-        (Some(_), false, _) => SlaClass::OpenOnTime,
+    let overdue = r.due_at.is_some_and(|due| due < options.now);
+    judge(
+        Outcome::of(r).target,
+        r.channel.is_self_generated(),
+        overdue,
+        options,
+    )
+}
+
+/// The SLA class of a request whose record says `target`, judged at `options.now` (`overdue`:
+/// due before it).
+pub(crate) fn judge(
+    target: Target,
+    self_generated: bool,
+    overdue: bool,
+    options: &Options,
+) -> SlaClass {
+    match target {
+        Target::Duplicate => SlaClass::Duplicate,
+        _ if self_generated && !options.include_self_generated => SlaClass::SelfGeneratedLeftOut,
+        Target::WithoutTarget => SlaClass::WithoutTarget,
+        Target::ClosedWithoutTime => SlaClass::ClosedWithoutTime,
+        Target::Met => SlaClass::Met,
+        Target::ClosedLate => SlaClass::ClosedLate,
+        Target::Pending if overdue => SlaClass::OpenOverdue,
+        Target::Pending => SlaClass::OpenOnTime,
     }
 }
 

@@ -45,14 +45,26 @@ impl Month {
         }
     }
 
-    /// The month before the one `now` falls in, in `timezone`: the last complete month.
-    pub fn last_complete(now: DateTime<Utc>, timezone: Tz) -> Month {
-        let local = now.with_timezone(&timezone);
+    /// The month `t` falls in, in `timezone`.
+    pub fn containing(t: DateTime<Utc>, timezone: Tz) -> Month {
+        let local = t.with_timezone(&timezone);
         Month {
             year: local.year(),
             month: local.month(),
         }
-        .back(1)
+    }
+
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        Month {
+            year: self.year + i32::from(self.month == 12),
+            month: self.month % 12 + 1,
+        }
+    }
+
+    /// The month before the one `now` falls in, in `timezone`: the last complete month.
+    pub fn last_complete(now: DateTime<Utc>, timezone: Tz) -> Month {
+        Month::containing(now, timezone).back(1)
     }
 
     /// Its first local midnight, as a moment.
@@ -63,11 +75,7 @@ impl Month {
 
     /// `[start, start of the next month)`.
     pub fn window(self, timezone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-        let next = Month {
-            year: self.year + i32::from(self.month == 12),
-            month: self.month % 12 + 1,
-        };
-        (self.start(timezone), next.start(timezone))
+        (self.start(timezone), self.next().start(timezone))
     }
 }
 
@@ -281,13 +289,18 @@ pub async fn monthly_report(
     for back in (0..TREND_MONTHS).rev() {
         let month = options.month.back(back);
         let (from, to) = month.window(tz);
-        let filter = RequestFilter {
-            created_from: Some(from),
-            created_before: Some(to),
-            ..RequestFilter::default()
-        };
-        let requests = store.count_requests(&filter).await?;
-        trend.push(TrendPoint { month, requests });
+        let requests = store
+            .rolled_count(&civic311_store::RollupQuery {
+                from,
+                before: to,
+                service_codes: Vec::new(),
+                department: None,
+            })
+            .await?;
+        trend.push(TrendPoint {
+            month,
+            requests: i64::try_from(requests).unwrap_or(i64::MAX),
+        });
     }
 
     let service_names: HashMap<String, String> = store

@@ -4,12 +4,36 @@
 
 /// The `q` quantile (0 to 1) of `sorted` (ascending); `None` when it is empty.
 pub fn quantile(sorted: &[i64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let position = q.clamp(0.0, 1.0) * last as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(last);
-    let (low, high) = (sorted[below] as f64, sorted[above] as f64);
-    Some(low + (position - below as f64) * (high - low))
+    let p = Position::of(sorted.len(), q)?;
+    Some(p.between(sorted[p.below], sorted[p.above]))
+}
+
+/// Where the `q` quantile of `n` sorted values lies: between the values at `below` and
+/// `above` (indexes from 0), `fraction` of the way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Position {
+    pub below: usize,
+    pub above: usize,
+    fraction: f64,
+}
+
+impl Position {
+    pub fn of(n: usize, q: f64) -> Option<Position> {
+        let last = n.checked_sub(1)?;
+        let position = q.clamp(0.0, 1.0) * last as f64;
+        let below = position.floor() as usize;
+        Some(Position {
+            below,
+            above: (below + 1).min(last),
+            fraction: position - below as f64,
+        })
+    }
+
+    /// The quantile, given the values at `below` and `above`.
+    pub fn between(&self, low: i64, high: i64) -> f64 {
+        let (low, high) = (low as f64, high as f64);
+        low + self.fraction * (high - low)
+    }
 }
 
 #[cfg(test)]

@@ -118,8 +118,35 @@ pub struct Sla {
     pub attainment: Option<f64>,
 }
 
-/// The summary of the requests `options.filter` selects, judged at `options.now`.
+impl Sla {
+    /// The count of requests of `class`; none for duplicates, which SLA attainment leaves out.
+    pub(crate) fn count_mut(&mut self, class: SlaClass) -> Option<&mut u64> {
+        Some(match class {
+            SlaClass::Duplicate => return None,
+            SlaClass::SelfGeneratedLeftOut => &mut self.self_generated_left_out,
+            SlaClass::WithoutTarget => &mut self.without_target,
+            SlaClass::ClosedWithoutTime => &mut self.closed_without_time,
+            SlaClass::Met => &mut self.met,
+            SlaClass::ClosedLate => &mut self.closed_late,
+            SlaClass::OpenOverdue => &mut self.open_overdue,
+            SlaClass::OpenOnTime => &mut self.open_on_time,
+        })
+    }
+}
+
+/// The summary of the requests `options.filter` selects, judged at `options.now`: from the
+/// store's roll-ups when they hold the filter (creation times, services, a department), else
+/// from the requests themselves.
 pub async fn summarize(store: &Store, options: &Options) -> civic311_store::Result<Summary> {
+    match crate::rolled::rollup_query(store, &options.filter).await? {
+        Some(q) => crate::rolled::summarize_rolled(store, options, &q).await,
+        None => summarize_rows(store, options).await,
+    }
+}
+
+/// [`summarize`] from every request the filter selects, one at a time: the reference the
+/// roll-ups are tested against, and the way for filters they do not hold (an area, states).
+pub async fn summarize_rows(store: &Store, options: &Options) -> civic311_store::Result<Summary> {
     let mut tally = Tally::new(options);
     let mut pages = store.read_cohort(&options.filter, PAGE).await?;
     while let Some(page) = pages.next_page().await? {
@@ -130,7 +157,7 @@ pub async fn summarize(store: &Store, options: &Options) -> civic311_store::Resu
     Ok(tally.finish())
 }
 
-fn buckets(labels: &[(i64, &'static str)], counts: &[u64]) -> Vec<Bucket> {
+pub(crate) fn buckets(labels: &[(i64, &'static str)], counts: &[u64]) -> Vec<Bucket> {
     labels
         .iter()
         .zip(counts)
@@ -200,16 +227,8 @@ impl<'o> Tally<'o> {
             self.age_counts[bucket(AGE_BUCKETS, age)] += 1;
         }
 
-        let s = &mut self.summary.sla;
-        match sla_class(r, self.options) {
-            SlaClass::Duplicate => {}
-            SlaClass::SelfGeneratedLeftOut => s.self_generated_left_out += 1,
-            SlaClass::WithoutTarget => s.without_target += 1,
-            SlaClass::ClosedWithoutTime => s.closed_without_time += 1,
-            SlaClass::Met => s.met += 1,
-            SlaClass::ClosedLate => s.closed_late += 1,
-            SlaClass::OpenOverdue => s.open_overdue += 1,
-            SlaClass::OpenOnTime => s.open_on_time += 1,
+        if let Some(count) = self.summary.sla.count_mut(sla_class(r, self.options)) {
+            *count += 1;
         }
     }
 

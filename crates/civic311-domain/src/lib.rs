@@ -20,6 +20,7 @@ pub mod follow_ups;
 pub mod geo;
 pub mod ids;
 pub mod notifications;
+pub mod outcome;
 pub mod places;
 pub mod privacy;
 pub mod request;

@@ -17,6 +17,7 @@ pub(crate) mod sqlite {
     include!("sql/follow_ups.rs");
     include!("sql/bulk.rs");
     include!("sql/activity.rs");
+    include!("sql/rollup.rs");
 }
 
 pub(crate) mod postgres {
@@ -33,4 +34,5 @@ pub(crate) mod postgres {
     include!("sql/follow_ups.rs");
     include!("sql/bulk.rs");
     include!("sql/activity.rs");
+    include!("sql/rollup.rs");
 }

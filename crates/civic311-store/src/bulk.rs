@@ -5,7 +5,10 @@
 //! again when it ends. Unique indexes stay (they keep ids unique and make upserts work), and so
 //! does the per-request event index, which a repeated id in the file reads through.
 //!
-//! The definitions of the dropped indexes go into `suspended_indexes` in the same transaction as
+//! The triggers that keep the roll-ups (rollup.rs) are dropped with them, and the roll-ups are
+//! counted again in one pass when they come back.
+//!
+//! The definitions of the dropped indexes and triggers go into `suspended_indexes` in the same transaction as
 //! the drops. [`Store::restore_indexes`] builds them from there, and [`Store::open`] calls it:
 //! a load that died half-way loses no index.
 

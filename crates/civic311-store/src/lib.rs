@@ -21,6 +21,7 @@ mod follow_ups;
 mod intake;
 mod pool;
 mod requests;
+mod rollup;
 mod rows;
 mod schema;
 mod sla;
@@ -38,6 +39,7 @@ pub use pool::{DatabaseUrl, Store};
 pub use requests::{
     EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts, Upserted,
 };
+pub use rollup::{OpenGroup, Rolled, RolledGroup, RollupQuery};
 pub use schema::SchemaStatus;
 pub use sla::{SlaAttainment, SweepReport};
 pub use work_orders::{

@@ -206,6 +206,8 @@ impl Store {
         store.migrate().await?;
         // Indexes a bulk load dropped and could not build again (it died half-way).
         store.restore_indexes().await?;
+        // Requests stored before outcomes were kept with them (see rollup.rs).
+        store.refresh_outcomes().await?;
         Ok(store)
     }
 

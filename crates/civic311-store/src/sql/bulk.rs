@@ -1,30 +1,39 @@
 // Suspending and restoring the request tables' secondary indexes (see bulk.rs).
 
-// The non-unique indexes of the request tables, with the statements that create them; the
-// per-request event index stays.
+// The non-unique indexes of the request tables and the triggers that keep the roll-ups, with the
+// statements that create and drop them. The per-request event index stays, and so does the
+// index of requests without an outcome (empty, and a bulk load writes none).
 const SUSPENDABLE: &str = if POSTGRES {
-    "SELECT i.relname::text, pg_get_indexdef(i.oid) FROM pg_index x \
+    "SELECT i.relname::text, pg_get_indexdef(i.oid), 'DROP INDEX \"' || i.relname || '\"' FROM pg_index x \
      JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
      WHERE t.relnamespace = current_schema()::regnamespace AND NOT x.indisunique \
      AND t.relname IN ('service_requests', 'request_events', 'request_areas') \
-     AND i.relname <> 'request_events_by_request' ORDER BY 1"
+     AND i.relname NOT IN ('request_events_by_request', 'service_requests_outcome_pending') \
+     UNION ALL SELECT g.tgname::text, pg_get_triggerdef(g.oid), \
+     'DROP TRIGGER \"' || g.tgname || '\" ON ' || g.tgrelid::regclass::text FROM pg_trigger g \
+     JOIN pg_class t ON t.oid = g.tgrelid WHERE NOT g.tgisinternal AND g.tgname LIKE 'rollup\\_%' \
+     AND t.relnamespace = current_schema()::regnamespace \
+     AND t.relname IN ('service_requests', 'request_areas') ORDER BY 1"
 } else {
-    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+    "SELECT name, sql, 'DROP ' || upper(type) || ' \"' || name || '\"' FROM sqlite_master \
+     WHERE type IN ('index', 'trigger') AND sql IS NOT NULL \
      AND tbl_name IN ('service_requests', 'request_events', 'request_areas') \
-     AND name <> 'request_events_by_request' AND UPPER(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY 1"
+     AND name NOT IN ('request_events_by_request', 'service_requests_outcome_pending') \
+     AND (type = 'index' OR name LIKE 'rollup\\_%' ESCAPE '\\') \
+     AND UPPER(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY 1"
 };
 
 pub(crate) async fn suspend_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
     let mut tx = begin_write(pool).await?;
-    let found: Vec<(String, String)> = sqlx::query_as(SUSPENDABLE).fetch_all(&mut *tx).await?;
-    for (name, definition) in &found {
+    let found: Vec<(String, String, String)> = sqlx::query_as(SUSPENDABLE).fetch_all(&mut *tx).await?;
+    for (name, definition, drop) in &found {
         sqlx::query("INSERT INTO suspended_indexes (name, definition) VALUES ($1, $2)")
             .bind(name)
             .bind(definition)
             .execute(&mut *tx)
             .await?;
-        // The name comes from the database's own catalog.
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{name}\""))).execute(&mut *tx).await?;
+        // Built by the database from its own catalog.
+        sqlx::query(sqlx::AssertSqlSafe(drop.as_str())).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(found.len())
@@ -46,12 +55,16 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
         sqlx::query(sqlx::AssertSqlSafe(definition.as_str())).execute(&mut *tx).await?;
     }
     sqlx::query("DELETE FROM suspended_indexes").execute(&mut *tx).await?;
+    // The roll-ups missed every write made while their triggers were away.
+    if suspended.iter().any(|(_, d)| d.trim_start().to_uppercase().starts_with("CREATE TRIGGER")) {
+        rebuild_rollups_in(&mut tx).await?;
+    }
     tx.commit().await?;
     if POSTGRES {
         // Statistics of the tables as they are now: right after a bulk load PostgreSQL still
         // plans for the empty tables (autovacuum comes later), and a page of a 10M-row export
         // was planned at 13 billion, JIT-compiled, and took 206 ms instead of 30.
-        sqlx::query("ANALYZE service_requests, request_events, request_areas").execute(pool).await?;
+        sqlx::query("ANALYZE service_requests, request_events, request_areas, request_rollup, close_rollup, area_rollup").execute(pool).await?;
     }
     Ok(suspended.len())
 }

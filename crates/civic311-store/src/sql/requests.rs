@@ -1,6 +1,7 @@
 // Service requests and their event log. Included by backend.rs once per backend.
 
 use chrono::{DateTime, Utc};
+use civic311_domain::outcome::Outcome;
 use civic311_domain::{
     Actor, AreaRef, DomainError, Requester, RequestEvent, ServiceRequest, ServiceRequestId,
 };
@@ -91,7 +92,7 @@ macro_rules! request_fields {
     () => {
         "service_code, status, status_reason, priority, description, lat, long, address, \
          address_id, zip, channel, department_code, assignee, due_at, parent_key, attributes, \
-         updated_at, closed_at, media_url"
+         updated_at, closed_at, media_url, outcome, close_seconds, close_bin"
     };
 }
 const INSERT_REQUESTS: &str =
@@ -120,6 +121,9 @@ fn push_fields(row: &mut sqlx::query_builder::Separated<'_, Db, &'static str>, r
         .push_bind(r.updated_at)
         .push_bind(r.closed_at)
         .push_bind(r.media_url.as_deref());
+    // What the roll-ups count it by (see rollup.rs).
+    let outcome = Outcome::of(r);
+    row.push_bind(outcome.code()).push_bind(outcome.close_seconds).push_bind(outcome.close_bin());
 }
 
 async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {

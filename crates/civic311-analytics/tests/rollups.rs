@@ -1,0 +1,297 @@
+//! The summary read from the roll-ups gives the very numbers of the summary computed from every
+//! request (`summarize_rows`, the reference), on the real Kansas City and New York samples and
+//! on both stores: after a bulk load (roll-ups rebuilt), after imports into a store that has
+//! requests (triggers), after requests are worked, reassigned and merged (triggers again), and
+//! for a store whose requests were written before outcomes were kept (computed at open).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use civic311_analytics::{Options, summarize, summarize_rows};
+use civic311_domain::{
+    Actor, ClosureReason, DepartmentCode, Priority, ServiceCode, ServiceRequest, Status,
+};
+use civic311_store::{Page, RequestFilter, Store};
+use civic311_testkit::{Backend, TestDb, both_backends};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Local midnight of `day` (`YYYY-MM-DD`) in `tz`.
+fn local(tz: Tz, day: &str) -> DateTime<Utc> {
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Walks both summaries: equal everywhere, but the mean (a sum of the same integers, added as
+/// floats in another order).
+fn same(path: &str, rolled: &Value, rows: &Value) {
+    match (rolled, rows) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(keys(a), keys(b), "{path}: different keys");
+            for (k, v) in a {
+                same(&format!("{path}.{k}"), v, &b[k]);
+            }
+        }
+        (Value::Number(a), Value::Number(b)) if path.ends_with("mean_seconds") => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{path}: {a} vs {b}"
+            );
+        }
+        _ => assert_eq!(rolled, rows, "{path}"),
+    }
+}
+
+/// Summarizes `filter` both ways, judged at `now`, with and without the city's own requests,
+/// and checks they agree. Returns how many requests it holds.
+async fn agree(store: &Store, tz: Tz, filter: RequestFilter, now: DateTime<Utc>) -> u64 {
+    let mut requests = 0;
+    for include_self_generated in [false, true] {
+        let options = Options {
+            filter: filter.clone(),
+            now,
+            timezone: tz,
+            include_self_generated,
+        };
+        let rolled = summarize(store, &options).await.unwrap();
+        let rows = summarize_rows(store, &options).await.unwrap();
+        same(
+            &format!("{filter:?}"),
+            &serde_json::to_value(&rolled).unwrap(),
+            &serde_json::to_value(&rows).unwrap(),
+        );
+        requests = rows.volume.requests;
+    }
+    requests
+}
+
+/// Cohorts of every shape: all time, an open end, a local year, a local month, a ragged range
+/// (sub-day ends on both sides), a service, a department, and nothing.
+async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) {
+    let (from, to) = (
+        local(tz, &format!("{year}-01-01")),
+        local(tz, &format!("{}-01-01", year.parse::<i32>().unwrap() + 1)),
+    );
+    let all = agree(store, tz, RequestFilter::default(), now).await;
+    assert!(all > 100, "{all} requests");
+    let since = RequestFilter {
+        created_from: Some(from),
+        ..Default::default()
+    };
+    agree(store, tz, since, now).await;
+    let a_year = RequestFilter {
+        created_from: Some(from),
+        created_before: Some(to),
+        ..Default::default()
+    };
+    let in_year = agree(store, tz, a_year.clone(), now).await;
+    assert!(in_year > 10, "{in_year} requests in {year}");
+    let october = RequestFilter {
+        created_from: Some(local(tz, &format!("{year}-10-01"))),
+        created_before: Some(local(tz, &format!("{year}-11-01"))),
+        ..Default::default()
+    };
+    agree(store, tz, october, now).await;
+    let ragged = RequestFilter {
+        created_from: Some(utc(&format!("{year}-02-03T07:13:20Z"))),
+        created_before: Some(utc(&format!("{year}-11-17T16:45:30Z"))),
+        ..Default::default()
+    };
+    agree(store, tz, ragged, now).await;
+    // The year's busiest service, and the department of its first routed request.
+    let year_requests = store
+        .requests(
+            &a_year,
+            Page {
+                limit: 500,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let service = year_requests[0].service_code.clone();
+    let of_service = RequestFilter {
+        service_codes: vec![service],
+        ..a_year.clone()
+    };
+    assert!(agree(store, tz, of_service, now).await > 0);
+    if let Some(department) = year_requests.iter().find_map(|r| r.department.clone()) {
+        let of_department = RequestFilter {
+            department: Some(department),
+            ..a_year.clone()
+        };
+        assert!(agree(store, tz, of_department, now).await > 0);
+    }
+    let nothing = RequestFilter {
+        created_from: Some(to),
+        created_before: Some(from),
+        ..Default::default()
+    };
+    assert_eq!(agree(store, tz, nothing, now).await, 0);
+}
+
+both_backends!(
+    kansas_city_rolled_up_as_counted,
+    new_york_rolled_up_as_counted
+);
+
+async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
+    let store = &db.store;
+    let tz: Tz = "America/Chicago".parse().unwrap();
+    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
+    // Into an empty store: a bulk load, the roll-ups built at its end.
+    civic311_import::kansas_city::import_file(store, &sample)
+        .await
+        .unwrap();
+    let now = utc("2021-06-01T00:00:00Z");
+    every_shape(store, tz, "2019", now).await;
+
+    // Worked through the store, the triggers keep the roll-ups: open requests of 2019 closed,
+    // routed elsewhere, re-prioritised, merged as duplicates.
+    let year = RequestFilter {
+        created_from: Some(local(tz, "2019-01-01")),
+        created_before: Some(local(tz, "2020-01-01")),
+        states: vec!["open", "in_progress"],
+        ..Default::default()
+    };
+    let open: Vec<ServiceRequest> = store
+        .requests(
+            &year,
+            Page {
+                limit: 40,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(open.len() >= 8, "{} open requests in 2019", open.len());
+    let staff = || Actor::Staff("crew".into());
+    let elsewhere = DepartmentCode::parse("parks").unwrap();
+    for (i, r) in open.iter().enumerate() {
+        let when = r.created_at + chrono::Duration::hours(30 + i as i64 * 7);
+        let department = elsewhere.clone();
+        store
+            .update_request(&r.id, None, move |q| match i % 4 {
+                0 => Ok(vec![q.change_status(
+                    Status::Closed(ClosureReason::Resolved),
+                    staff(),
+                    when,
+                )?]),
+                1 => Ok(vec![q.assign(
+                    Some(department),
+                    None,
+                    "wrong door",
+                    staff(),
+                    when,
+                )?]),
+                2 => Ok(vec![q.set_priority(Priority::High, staff(), when)?]),
+                _ => Ok(vec![]),
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .merge_requests(&open[3].id, &open[7].id, staff(), now)
+        .await
+        .unwrap();
+    // The same file again changes nothing; its requests go through the triggers.
+    civic311_import::kansas_city::import_file(store, &sample)
+        .await
+        .unwrap();
+    every_shape(store, tz, "2019", now).await;
+
+    // A store written before outcomes were kept: they are computed when it is opened.
+    forget_outcomes(db).await;
+    let reopened = Store::open(&db.url).await.unwrap();
+    every_shape(&reopened, tz, "2019", now).await;
+    reopened.close().await;
+}
+
+/// Empties the outcome columns and the roll-ups, as a store of an earlier version has them.
+async fn forget_outcomes(db: &TestDb) {
+    let statements = [
+        "UPDATE service_requests SET outcome = NULL, close_seconds = NULL, close_bin = NULL",
+        "DELETE FROM request_rollup",
+        "DELETE FROM close_rollup",
+        "DELETE FROM area_rollup",
+    ];
+    match db.backend {
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(db.url.expose())
+                .await
+                .unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
+async fn new_york_rolled_up_as_counted(db: &TestDb) {
+    let store = &db.store;
+    let tz: Tz = "America/New_York".parse().unwrap();
+    // The first file is a bulk load, the others go through the triggers.
+    for (mapping, file) in [
+        ("nyc-2010s.toml", "nyc311_2018-01_53col_sample.csv"),
+        ("nyc-2010s.toml", "nyc311_2013-12-25_52col_sample.csv"),
+        ("nyc-current.toml", "nyc311_2022-05_41col_sample.csv"),
+        ("nyc-current.toml", "nyc311_2023-02-28_46col_sample.csv"),
+    ] {
+        let mapping = std::fs::read_to_string(root().join("mappings").join(mapping)).unwrap();
+        let mapping = civic311_import::mapping::Mapping::from_toml(&mapping).unwrap();
+        let sample = root().join("testdata/new-york").join(file);
+        civic311_import::csv_import::import_file(store, &sample, mapping)
+            .await
+            .unwrap();
+    }
+    // Times to the second: quantiles fall in bins of many times, read from the requests.
+    for now in ["2023-03-01T00:00:00Z", "2018-02-01T00:00:00Z"] {
+        every_shape(store, tz, "2018", utc(now)).await;
+        every_shape(store, tz, "2022", utc(now)).await;
+    }
+    // Two services at once, all time.
+    let mut services: Vec<ServiceCode> = store
+        .requests(
+            &RequestFilter::default(),
+            Page {
+                limit: 200,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.service_code)
+        .collect();
+    services.sort();
+    services.dedup();
+    services.truncate(2);
+    assert_eq!(services.len(), 2);
+    let two = RequestFilter {
+        service_codes: services,
+        ..Default::default()
+    };
+    assert!(agree(store, tz, two, utc("2023-03-01T00:00:00Z")).await > 0);
+}

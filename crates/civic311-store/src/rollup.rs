@@ -1,0 +1,360 @@
+//! Roll-ups: the requests counted by what the metrics tell apart (service, department, channel,
+//! status, [`Outcome`](civic311_domain::outcome::Outcome), close-time bin, area), per UTC day and
+//! per UTC month of creation. A summary of a year then reads a few thousand groups instead of
+//! every request: cost O(groups), not O(rows) (docs/METRICS.md, "Roll-ups").
+//!
+//! Triggers keep them on every write, whatever the path (API, imports, the SLA sweeper); a bulk
+//! load drops the triggers with the indexes (bulk.rs) and [`Store::rebuild_rollups`] counts
+//! everything again at its end. A range of creation times is read as whole months and whole days
+//! from the roll-ups and its ragged ends from the requests themselves, grouped the same way, so
+//! any range gives exact counts.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use civic311_domain::{DepartmentCode, ServiceCode};
+
+use crate::pool::dispatch;
+use crate::{Result, Store};
+
+/// The requests created in `[from, before)`, of some services (all when empty) and a department.
+#[derive(Debug, Clone)]
+pub struct RollupQuery {
+    pub from: DateTime<Utc>,
+    pub before: DateTime<Utc>,
+    pub service_codes: Vec<ServiceCode>,
+    pub department: Option<DepartmentCode>,
+}
+
+/// Requests alike in everything a summary counts them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledGroup {
+    pub service_code: String,
+    /// Empty for requests without a department.
+    pub department_code: String,
+    pub channel: String,
+    pub status: String,
+    /// [`Outcome::code`](civic311_domain::outcome::Outcome::code).
+    pub outcome: i16,
+    pub requests: u64,
+    /// The sum of their close times, in seconds (0 for those without one).
+    pub close_seconds: i64,
+}
+
+/// What the roll-ups hold of a [`RollupQuery`]'s requests.
+#[derive(Debug, Clone, Default)]
+pub struct Rolled {
+    pub groups: Vec<RolledGroup>,
+    /// Requests closed with a usable time by [`close_bin`](civic311_domain::outcome::close_bin),
+    /// ascending.
+    pub bins: Vec<(i64, u64)>,
+    /// Requests by layer and area (a request counts once in each layer it is placed in).
+    pub areas: Vec<(String, String, u64)>,
+}
+
+/// Open requests alike in what judging them at a moment tells apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenGroup {
+    /// The index of the first of the `born_after` moments they were created after (their
+    /// number when none).
+    pub age: usize,
+    /// Due before the moment of judging.
+    pub overdue: bool,
+    pub outcome: i16,
+    pub channel: String,
+    pub requests: u64,
+}
+
+/// Service, department (empty for none), channel, status and outcome code.
+pub(crate) type GroupKey = (String, String, String, String, i16);
+
+/// Where a part of a range is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// The requests themselves, grouped on reading.
+    Rows {
+        from: DateTime<Utc>,
+        before: DateTime<Utc>,
+    },
+    /// Periods `[from, before)` of a grain: 1 for UTC days (`YYYY-MM-DD`), 2 for UTC months
+    /// (`YYYY-MM`).
+    Grain {
+        grain: i16,
+        from: String,
+        before: String,
+    },
+}
+
+const DAY: i16 = 1;
+const MONTH: i16 = 2;
+
+fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
+}
+
+/// The first UTC midnight at or after `t`.
+fn day_ceil(t: DateTime<Utc>) -> DateTime<Utc> {
+    let floor = midnight(t.date_naive());
+    if floor == t {
+        t
+    } else {
+        floor + Duration::days(1)
+    }
+}
+
+/// The first day of the first UTC month that starts at or after `t`, a midnight.
+fn month_ceil(t: DateTime<Utc>) -> DateTime<Utc> {
+    let d = t.date_naive();
+    if d.day() == 1 {
+        return t;
+    }
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).map_or(t, midnight)
+}
+
+fn month_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive().with_day(1).map_or(t, midnight)
+}
+
+/// `[from, before)` as whole months, whole days and the ragged ends.
+pub(crate) fn pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<Piece> {
+    if from >= before {
+        return Vec::new();
+    }
+    let (first_day, last_day) = (day_ceil(from), midnight(before.date_naive()));
+    if first_day >= last_day {
+        return vec![Piece::Rows { from, before }];
+    }
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+    let mut pieces = vec![Piece::Rows {
+        from,
+        before: first_day,
+    }];
+    let (first_month, last_month) = (month_ceil(first_day), month_floor(last_day));
+    if first_month < last_month {
+        pieces.push(Piece::Grain {
+            grain: DAY,
+            from: day(first_day),
+            before: day(first_month),
+        });
+        pieces.push(Piece::Grain {
+            grain: MONTH,
+            from: month(first_month),
+            before: month(last_month),
+        });
+        pieces.push(Piece::Grain {
+            grain: DAY,
+            from: day(last_month),
+            before: day(last_day),
+        });
+    } else {
+        pieces.push(Piece::Grain {
+            grain: DAY,
+            from: day(first_day),
+            before: day(last_day),
+        });
+    }
+    pieces.push(Piece::Rows {
+        from: last_day,
+        before,
+    });
+    pieces.retain(|p| match p {
+        Piece::Rows { from, before } => from < before,
+        Piece::Grain { from, before, .. } => from < before,
+    });
+    pieces
+}
+
+impl Store {
+    /// The groups, close-time bins and areas of `q`'s requests.
+    pub async fn rolled_up(&self, q: &RollupQuery) -> Result<Rolled> {
+        use std::collections::BTreeMap;
+        let mut groups: BTreeMap<GroupKey, (i64, i64)> = BTreeMap::new();
+        let count = |n: i64| {
+            u64::try_from(n)
+                .map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
+        };
+        let mut bins: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut areas: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for piece in pieces(q.from, q.before) {
+            for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
+                let e = groups.entry(key).or_default();
+                e.0 += n;
+                e.1 += seconds;
+            }
+            for (bin, n) in dispatch!(self, read, rollup_bins(&piece, q))? {
+                *bins.entry(bin).or_default() += n;
+            }
+            for (layer, area, n) in dispatch!(self, read, rollup_areas(&piece, q))? {
+                *areas.entry((layer, area)).or_default() += n;
+            }
+        }
+        let mut rolled = Rolled::default();
+        for ((service_code, department_code, channel, status, outcome), (n, s)) in groups {
+            if n != 0 {
+                rolled.groups.push(RolledGroup {
+                    service_code,
+                    department_code,
+                    channel,
+                    status,
+                    outcome,
+                    requests: count(n)?,
+                    close_seconds: s,
+                });
+            }
+        }
+        for (bin, n) in bins {
+            if n != 0 {
+                rolled.bins.push((bin, count(n)?));
+            }
+        }
+        for ((layer, area), n) in areas {
+            if n != 0 {
+                rolled.areas.push((layer, area, count(n)?));
+            }
+        }
+        Ok(rolled)
+    }
+
+    /// How many requests `q` selects.
+    pub async fn rolled_count(&self, q: &RollupQuery) -> Result<u64> {
+        let mut n = 0;
+        for piece in pieces(q.from, q.before) {
+            n += dispatch!(self, read, rollup_count(&piece, q))?;
+        }
+        u64::try_from(n).map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
+    }
+
+    /// The creation times the roll-ups span: from the first day of their first month to the
+    /// first day of the month after their last (UTC). `None` when there are no requests.
+    pub async fn rollup_span(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+        let Some((first, last)) = dispatch!(self, read, rollup_months())? else {
+            return Ok(None);
+        };
+        let start = |m: &str| {
+            NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .map(midnight)
+                .map_err(|e| crate::StoreError::corrupt(format!("roll-up month {m:?}: {e}")))
+        };
+        Ok(Some((
+            start(&first)?,
+            month_ceil(start(&last)? + Duration::days(1)),
+        )))
+    }
+
+    /// The open requests of `q`, by age (see [`OpenGroup::age`]), overdue at `now` or not,
+    /// outcome and channel. Read from the requests (through the status index): open requests
+    /// are few, and their age and lateness change with `now`.
+    pub async fn open_groups(
+        &self,
+        q: &RollupQuery,
+        now: DateTime<Utc>,
+        born_after: &[DateTime<Utc>],
+    ) -> Result<Vec<OpenGroup>> {
+        dispatch!(self, read, open_groups(q, now, born_after))
+    }
+
+    /// The close time at `offset` (from 0) among `q`'s requests in close-time bin `bin`,
+    /// in ascending order.
+    pub async fn close_time_at(
+        &self,
+        q: &RollupQuery,
+        bin: i64,
+        offset: i64,
+    ) -> Result<Option<i64>> {
+        dispatch!(self, read, close_time_at(q, bin, offset))
+    }
+
+    /// Empties the roll-ups and counts every request into them again (after a bulk load).
+    pub async fn rebuild_rollups(&self) -> Result<()> {
+        dispatch!(self, write, rebuild_rollups())
+    }
+
+    /// Computes the outcome of requests stored before outcomes were, then builds the roll-ups
+    /// again. Returns how many requests it computed (nearly always none).
+    pub(crate) async fn refresh_outcomes(&self) -> Result<usize> {
+        let mut done = 0;
+        loop {
+            let n = dispatch!(self, write, refresh_outcomes(5_000))?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        if done > 0 {
+            self.rebuild_rollups().await?;
+        }
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn grain(grain: i16, from: &str, before: &str) -> Piece {
+        Piece::Grain {
+            grain,
+            from: from.into(),
+            before: before.into(),
+        }
+    }
+
+    #[test]
+    fn a_local_year_is_months_days_and_two_ragged_ends() {
+        // October 2019 to September 2020 in Kansas City (UTC-5 in October).
+        let (from, before) = (t("2019-10-01T05:00:00Z"), t("2020-10-01T05:00:00Z"));
+        assert_eq!(
+            pieces(from, before),
+            vec![
+                Piece::Rows {
+                    from,
+                    before: t("2019-10-02T00:00:00Z")
+                },
+                grain(DAY, "2019-10-02", "2019-11-01"),
+                grain(MONTH, "2019-11", "2020-10"),
+                Piece::Rows {
+                    from: t("2020-10-01T00:00:00Z"),
+                    before
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn short_and_aligned_ranges() {
+        let day = (t("2019-10-03T05:00:00Z"), t("2019-10-04T05:00:00Z"));
+        // A local day holds no whole UTC day: its requests are read.
+        assert_eq!(
+            pieces(day.0, day.1),
+            vec![Piece::Rows {
+                from: day.0,
+                before: day.1
+            }]
+        );
+        let hours = (t("2019-10-03T05:00:00Z"), t("2019-10-03T09:30:00Z"));
+        assert_eq!(
+            pieces(hours.0, hours.1),
+            vec![Piece::Rows {
+                from: hours.0,
+                before: hours.1
+            }]
+        );
+        assert_eq!(
+            pieces(t("2019-12-01T00:00:00Z"), t("2020-02-01T00:00:00Z")),
+            vec![grain(MONTH, "2019-12", "2020-02")]
+        );
+        assert_eq!(
+            pieces(t("2019-12-15T00:00:00Z"), t("2019-12-20T00:00:00Z")),
+            vec![grain(DAY, "2019-12-15", "2019-12-20")]
+        );
+        assert!(pieces(hours.1, hours.0).is_empty());
+    }
+}

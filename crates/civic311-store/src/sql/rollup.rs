@@ -1,0 +1,239 @@
+// Roll-ups of the requests (see rollup.rs). Included by backend.rs once per backend.
+
+use crate::rollup::{OpenGroup, Piece, RollupQuery};
+
+// The UTC day of a creation time, as the day grain's periods write it.
+const DAY_OF_CREATION: &str =
+    if POSTGRES { "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" } else { "substr(r.created_at, 1, 10)" };
+
+// Appends the query's service and department conditions; `r` is the table read.
+fn push_rollup_filter(q: &mut QueryBuilder<Db>, f: &RollupQuery) {
+    if !f.service_codes.is_empty() {
+        q.push(" AND r.service_code IN (");
+        let mut list = q.separated(", ");
+        for c in &f.service_codes {
+            list.push_bind(c.as_str().to_owned());
+        }
+        q.push(")");
+    }
+    if let Some(d) = &f.department {
+        q.push(" AND r.department_code = ").push_bind(d.as_str().to_owned());
+    }
+}
+
+// Appends where a piece's rows are: a range of creation times, or a range of a grain's periods.
+fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece) {
+    match piece {
+        Piece::Rows { from, before } => {
+            q.push(" WHERE r.created_at >= ").push_bind(*from).push(" AND r.created_at < ").push_bind(*before);
+        }
+        Piece::Grain { grain, from, before } => {
+            q.push(" WHERE r.grain = ")
+                .push_bind(*grain)
+                .push(" AND r.period >= ")
+                .push_bind(from.clone())
+                .push(" AND r.period < ")
+                .push_bind(before.clone());
+        }
+    }
+}
+
+pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(crate::rollup::GroupKey, (i64, i64))>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT r.service_code, ");
+    match piece {
+        Piece::Rows { .. } => q.push(
+            "coalesce(r.department_code, ''), r.channel, r.status, r.outcome, CAST(count(*) AS BIGINT), \
+             CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT) FROM service_requests r",
+        ),
+        Piece::Grain { .. } => q.push(
+            "r.department_code, r.channel, r.status, r.outcome, CAST(sum(r.requests) AS BIGINT), \
+             CAST(sum(r.close_seconds) AS BIGINT) FROM request_rollup r",
+        ),
+    };
+    push_piece(&mut q, piece);
+    if matches!(piece, Piece::Rows { .. }) {
+        q.push(" AND r.outcome IS NOT NULL");
+    }
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2, 3, 4, 5");
+    let rows: Vec<(String, String, String, String, i16, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, department, channel, status, outcome, requests, seconds)| {
+            ((service, department, channel, status, outcome), (requests, seconds))
+        })
+        .collect())
+}
+
+pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(i64, i64)>> {
+    let mut q = QueryBuilder::<Db>::new(match piece {
+        Piece::Rows { .. } => "SELECT r.close_bin, CAST(count(*) AS BIGINT) FROM service_requests r",
+        Piece::Grain { .. } => "SELECT r.bin, CAST(sum(r.requests) AS BIGINT) FROM close_rollup r",
+    });
+    push_piece(&mut q, piece);
+    if matches!(piece, Piece::Rows { .. }) {
+        q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
+    }
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1");
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64)>> {
+    let mut q = QueryBuilder::<Db>::new(match piece {
+        Piece::Rows { .. } => {
+            "SELECT a.layer_id, a.area_id, CAST(count(*) AS BIGINT) \
+             FROM request_areas a JOIN service_requests r ON r.key = a.request_key"
+        }
+        Piece::Grain { .. } => "SELECT r.layer_id, r.area_id, CAST(sum(r.requests) AS BIGINT) FROM area_rollup r",
+    });
+    push_piece(&mut q, piece);
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2");
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<i64> {
+    let mut q = QueryBuilder::<Db>::new(match piece {
+        Piece::Rows { .. } => "SELECT CAST(count(*) AS BIGINT) FROM service_requests r",
+        Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT) FROM request_rollup r",
+    });
+    push_piece(&mut q, piece);
+    if matches!(piece, Piece::Rows { .. }) {
+        q.push(" AND r.outcome IS NOT NULL");
+    }
+    push_rollup_filter(&mut q, f);
+    Ok(q.build_query_scalar().fetch_one(pool).await?)
+}
+
+// The first and the last month of the month grain.
+pub(crate) async fn rollup_months(pool: &Pool) -> Result<Option<(String, String)>> {
+    let row: (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT min(period), max(period) FROM request_rollup WHERE grain = 2 AND requests > 0")
+            .fetch_one(pool)
+            .await?;
+    Ok(row.0.zip(row.1))
+}
+
+pub(crate) async fn open_groups(
+    pool: &Pool,
+    f: &RollupQuery,
+    now: DateTime<Utc>,
+    born_after: &[DateTime<Utc>],
+) -> Result<Vec<OpenGroup>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT CAST(CASE");
+    for (i, t) in born_after.iter().enumerate() {
+        q.push(" WHEN r.created_at > ").push_bind(*t).push(" THEN ").push(i.to_string());
+    }
+    q.push(" ELSE ")
+        .push(born_after.len().to_string())
+        .push(" END AS BIGINT), CAST(CASE WHEN r.due_at < ")
+        .push_bind(now)
+        .push(
+            " THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT) \
+             FROM service_requests r WHERE r.status IN ('open', 'in_progress', 'on_hold') \
+             AND r.outcome IS NOT NULL AND r.created_at >= ",
+        )
+        .push_bind(f.from)
+        .push(" AND r.created_at < ")
+        .push_bind(f.before);
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2, 3, 4");
+    let rows: Vec<(i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+    rows.into_iter()
+        .map(|(age, overdue, outcome, channel, requests)| {
+            Ok(OpenGroup {
+                age: usize::try_from(age).unwrap_or(0),
+                overdue: overdue == 1,
+                outcome,
+                channel,
+                requests: u64::try_from(requests).map_err(StoreError::corrupt)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn close_time_at(pool: &Pool, f: &RollupQuery, bin: i64, offset: i64) -> Result<Option<i64>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT r.close_seconds FROM service_requests r WHERE r.close_bin = ");
+    q.push_bind(bin)
+        .push(" AND r.outcome IS NOT NULL AND r.created_at >= ")
+        .push_bind(f.from)
+        .push(" AND r.created_at < ")
+        .push_bind(f.before);
+    push_rollup_filter(&mut q, f);
+    q.push(" ORDER BY r.close_seconds LIMIT 1 OFFSET ").push_bind(offset);
+    Ok(q.build_query_scalar().fetch_optional(pool).await?)
+}
+
+// Counts every request again into empty roll-ups: the days from the requests, the months from
+// the days.
+pub(crate) async fn rebuild_rollups(pool: &Pool) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    rebuild_rollups_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
+    let statements = [
+        "DELETE FROM request_rollup".to_owned(),
+        "DELETE FROM close_rollup".to_owned(),
+        "DELETE FROM area_rollup".to_owned(),
+        format!(
+            "INSERT INTO request_rollup (grain, period, service_code, department_code, channel, status, \
+             outcome, requests, close_seconds) \
+             SELECT 1, {DAY_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), r.channel, r.status, \
+             r.outcome, count(*), coalesce(sum(r.close_seconds), 0) \
+             FROM service_requests r WHERE r.outcome IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7"
+        ),
+        format!(
+            "INSERT INTO close_rollup (grain, period, service_code, department_code, bin, requests) \
+             SELECT 1, {DAY_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), r.close_bin, count(*) \
+             FROM service_requests r WHERE r.outcome IS NOT NULL AND r.close_bin IS NOT NULL GROUP BY 2, 3, 4, 5"
+        ),
+        format!(
+            "INSERT INTO area_rollup (grain, period, layer_id, area_id, service_code, department_code, requests) \
+             SELECT 1, {DAY_OF_CREATION}, a.layer_id, a.area_id, r.service_code, coalesce(r.department_code, ''), \
+             count(*) FROM request_areas a JOIN service_requests r ON r.key = a.request_key GROUP BY 2, 3, 4, 5, 6"
+        ),
+        "INSERT INTO request_rollup (grain, period, service_code, department_code, channel, status, outcome, \
+         requests, close_seconds) \
+         SELECT 2, substr(period, 1, 7), service_code, department_code, channel, status, outcome, sum(requests), \
+         sum(close_seconds) FROM request_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6, 7"
+            .to_owned(),
+        "INSERT INTO close_rollup (grain, period, service_code, department_code, bin, requests) \
+         SELECT 2, substr(period, 1, 7), service_code, department_code, bin, sum(requests) \
+         FROM close_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5"
+            .to_owned(),
+        "INSERT INTO area_rollup (grain, period, layer_id, area_id, service_code, department_code, requests) \
+         SELECT 2, substr(period, 1, 7), layer_id, area_id, service_code, department_code, sum(requests) \
+         FROM area_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6"
+            .to_owned(),
+    ];
+    for statement in statements {
+        // Built from constants only.
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+// Computes the outcome of up to `limit` requests stored before outcomes were (the oldest
+// first). Returns how many.
+pub(crate) async fn refresh_outcomes(pool: &Pool, limit: i64) -> Result<usize> {
+    let mut tx = begin_write(pool).await?;
+    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+    q.push(" WHERE r.outcome IS NULL ORDER BY r.key LIMIT ").push_bind(limit).push(")").push(REQUESTS_END);
+    let page = fetch_requests(&mut tx, q, false).await?;
+    for (key, r) in &page {
+        let outcome = Outcome::of(r);
+        sqlx::query("UPDATE service_requests SET outcome = $1, close_seconds = $2, close_bin = $3 WHERE key = $4")
+            .bind(outcome.code())
+            .bind(outcome.close_seconds)
+            .bind(outcome.close_bin())
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(page.len())
+}
