@@ -180,35 +180,58 @@ async fn time_to_close(
         return Ok(());
     }
     t.mean_seconds = Some(closed_seconds as f64 / total as f64);
-    let value_at = async |rank: usize| -> civic311_store::Result<i64> {
+    // The bin a rank (from 0) falls in, and its rank within the bin.
+    let locate = |rank: usize| -> civic311_store::Result<(i64, usize)> {
         let mut before = 0;
         for &(bin, n) in &rolled.bins {
             let n = usize::try_from(n).map_err(|_| corrupt("a close-time bin count"))?;
             if rank < before + n {
-                let (low, high) = bin_range(bin);
-                if high - low == 1 {
-                    return Ok(low);
-                }
-                let offset = i64::try_from(rank - before).map_err(|_| corrupt("a rank"))?;
-                return store.close_time_at(q, bin, offset).await?.ok_or_else(|| {
-                    corrupt("a close-time bin holds fewer requests than its roll-up")
-                });
+                return Ok((bin, rank - before));
             }
             before += n;
         }
         Err(corrupt("a rank past the close times"))
     };
+    let shared = |bin: i64| {
+        let (low, high) = bin_range(bin);
+        high - low > 1
+    };
+    // The close times from `rank` on in its bin (`count` of them at most, at least one): the bin
+    // itself when it holds one time, else read from the requests.
+    let read = async |rank: usize, count: i64| -> civic311_store::Result<(i64, Vec<i64>)> {
+        let (bin, offset) = locate(rank)?;
+        if !shared(bin) {
+            return Ok((bin, vec![bin]));
+        }
+        let offset = i64::try_from(offset).map_err(|_| corrupt("a rank"))?;
+        let times = store.close_times_at(q, bin, offset, count).await?;
+        if times.is_empty() {
+            return Err(corrupt(
+                "a close-time bin holds fewer requests than its roll-up",
+            ));
+        }
+        Ok((bin, times))
+    };
     let n = usize::try_from(total).map_err(|_| corrupt("the count of close times"))?;
-    for (q, slot) in [(0.5, 0), (0.9, 1)] {
-        let Some(p) = Position::of(n, q) else {
+    for (quantile, slot) in [(0.5, 0), (0.9, 1)] {
+        let Some(p) = Position::of(n, quantile) else {
             continue;
         };
-        let value = p.between(value_at(p.below).await?, value_at(p.above).await?);
-        let t = &mut summary.time_to_close;
-        if slot == 0 {
-            t.median_seconds = Some(value);
+        let (bin, times) = read(p.below, 2).await?;
+        let low = times[0];
+        let high = if p.above == p.below {
+            low
+        } else if shared(bin) && locate(p.above)?.0 == bin && times.len() > 1 {
+            times[1]
         } else {
-            t.p90_seconds = Some(value);
+            read(p.above, 1).await?.1[0]
+        };
+        let t = &mut summary.time_to_close;
+        let value = Some(p.between(low, high));
+        if slot == 0 {
+            t.median_seconds = value;
+        } else {
+            t.p90_seconds = value;
         }
     }
     Ok(())

@@ -257,15 +257,16 @@ impl Store {
         dispatch!(self, read, open_groups(q, now, born_after))
     }
 
-    /// The close time at `offset` (from 0) among `q`'s requests in close-time bin `bin`,
-    /// in ascending order.
-    pub async fn close_time_at(
+    /// Up to `limit` close times from `offset` on (from 0) among `q`'s requests in close-time
+    /// bin `bin`, in ascending order.
+    pub async fn close_times_at(
         &self,
         q: &RollupQuery,
         bin: i64,
         offset: i64,
-    ) -> Result<Option<i64>> {
-        dispatch!(self, read, close_time_at(q, bin, offset))
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        dispatch!(self, read, close_times_at(q, bin, offset, limit))
     }
 
     /// Empties the roll-ups and counts every request into them again (after a bulk load).

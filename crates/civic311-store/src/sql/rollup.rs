@@ -153,16 +153,16 @@ pub(crate) async fn open_groups(
         .collect()
 }
 
-pub(crate) async fn close_time_at(pool: &Pool, f: &RollupQuery, bin: i64, offset: i64) -> Result<Option<i64>> {
+pub(crate) async fn close_times_at(pool: &Pool, f: &RollupQuery, bin: i64, offset: i64, limit: i64) -> Result<Vec<i64>> {
     let mut q = QueryBuilder::<Db>::new("SELECT r.close_seconds FROM service_requests r WHERE r.close_bin = ");
     q.push_bind(bin)
-        .push(" AND r.outcome IS NOT NULL AND r.created_at >= ")
+        .push(" AND r.created_at >= ")
         .push_bind(f.from)
         .push(" AND r.created_at < ")
         .push_bind(f.before);
     push_rollup_filter(&mut q, f);
-    q.push(" ORDER BY r.close_seconds LIMIT 1 OFFSET ").push_bind(offset);
-    Ok(q.build_query_scalar().fetch_optional(pool).await?)
+    q.push(" ORDER BY r.close_seconds LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    Ok(q.build_query_scalar().fetch_all(pool).await?)
 }
 
 // Counts every request again into empty roll-ups: the days from the requests, the months from
