@@ -237,7 +237,10 @@ async fn time_to_close(
     Ok(())
 }
 
-/// Requests by local month of creation.
+/// Requests by local month of creation. A whole local month is its UTC namesake from the
+/// month roll-up, less the hours between their starts and plus those between their ends (a few
+/// hours of requests, counted from an index); a partial one at the ends of the period is counted
+/// as any range.
 async fn by_month(
     store: &Store,
     summary: &mut Summary,
@@ -245,22 +248,54 @@ async fn by_month(
     options: &Options,
 ) -> civic311_store::Result<()> {
     let tz = options.timezone;
-    let mut month = Month::containing(q.from, tz);
-    loop {
-        let (start, end) = month.window(tz);
-        if start >= q.before {
+    let first = Month::containing(q.from, tz);
+    let mut months = vec![first];
+    while let Some(&last) = months.last() {
+        let next = last.next();
+        if next.start(tz) >= q.before {
             break;
         }
-        let part = RollupQuery {
-            from: start.max(q.from),
-            before: end.min(q.before),
+        months.push(next);
+    }
+    let utc = |m: Month| m.start(chrono_tz::UTC);
+    let whole = store
+        .counts_by_utc_month(&RollupQuery {
+            from: utc(first),
+            before: utc(months[months.len() - 1].next()),
             ..q.clone()
+        })
+        .await?;
+    let whole: std::collections::HashMap<String, u64> = whole.into_iter().collect();
+    let count = async |from: DateTime<Utc>, before: DateTime<Utc>| {
+        store
+            .rolled_count(&RollupQuery {
+                from,
+                before,
+                ..q.clone()
+            })
+            .await
+    };
+    // Requests in `[a, b)`, negative when b comes first.
+    let signed = async |a: DateTime<Utc>, b: DateTime<Utc>| -> civic311_store::Result<i128> {
+        Ok(if a <= b {
+            i128::from(count(a, b).await?)
+        } else {
+            -i128::from(count(b, a).await?)
+        })
+    };
+    for month in months {
+        let (start, end) = month.window(tz);
+        let n = if start >= q.from && end <= q.before {
+            let utc_whole = i128::from(whole.get(&month.to_string()).copied().unwrap_or(0));
+            let n = utc_whole - signed(utc(month), start).await?
+                + signed(utc(month.next()), end).await?;
+            u64::try_from(n).map_err(|_| corrupt(format!("{n} requests in {month}")))?
+        } else {
+            count(start.max(q.from), end.min(q.before)).await?
         };
-        let n = store.rolled_count(&part).await?;
         if n > 0 {
             summary.volume.by_month.insert(month.to_string(), n);
         }
-        month = month.next();
     }
     Ok(())
 }

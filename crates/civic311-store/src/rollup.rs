@@ -228,6 +228,24 @@ impl Store {
         u64::try_from(n).map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
     }
 
+    /// Requests created in each UTC month from `q.from`'s to the one before `q.before`'s
+    /// (`YYYY-MM`, whole months, whatever the days of `q.from` and `q.before`).
+    pub async fn counts_by_utc_month(&self, q: &RollupQuery) -> Result<Vec<(String, u64)>> {
+        let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+        let rows = dispatch!(
+            self,
+            read,
+            rollup_months_counts(q, &month(q.from), &month(q.before))
+        )?;
+        rows.into_iter()
+            .map(|(m, n)| {
+                u64::try_from(n)
+                    .map(|n| (m, n))
+                    .map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
+            })
+            .collect()
+    }
+
     /// The creation times the roll-ups span: from the first day of their first month to the
     /// first day of the month after their last (UTC). `None` when there are no requests.
     pub async fn rollup_span(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {

@@ -98,12 +98,20 @@ pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
         Piece::Rows { .. } => "SELECT CAST(count(*) AS BIGINT) FROM service_requests r",
         Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT) FROM request_rollup r",
     });
+    // Every request, whether its outcome is computed yet or not: a count needs no table row.
     push_piece(&mut q, piece);
-    if matches!(piece, Piece::Rows { .. }) {
-        q.push(" AND r.outcome IS NOT NULL");
-    }
     push_rollup_filter(&mut q, f);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
+}
+
+pub(crate) async fn rollup_months_counts(pool: &Pool, f: &RollupQuery, from: &str, before: &str) -> Result<Vec<(String, i64)>> {
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT r.period, CAST(sum(r.requests) AS BIGINT) FROM request_rollup r WHERE r.grain = 2 AND r.period >= ",
+    );
+    q.push_bind(from.to_owned()).push(" AND r.period < ").push_bind(before.to_owned());
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1");
+    Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
 // The first and the last month of the month grain.
@@ -131,7 +139,7 @@ pub(crate) async fn open_groups(
         .push_bind(now)
         .push(
             " THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT) \
-             FROM service_requests r WHERE r.status IN ('open', 'in_progress', 'on_hold') \
+             FROM service_requests r WHERE r.status <> 'closed' \
              AND r.outcome IS NOT NULL AND r.created_at >= ",
         )
         .push_bind(f.from)
