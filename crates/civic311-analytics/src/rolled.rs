@@ -5,6 +5,7 @@
 //! is tested against).
 
 use chrono::{DateTime, Duration, Utc};
+use civic311_domain::Channel;
 use civic311_domain::outcome::{Ending, Outcome, Target, bin_range};
 use civic311_store::{RequestFilter, Rolled, RollupQuery, Store, StoreError};
 
@@ -108,7 +109,12 @@ fn count_groups(
         }
         // Open requests with a due date are judged in `count_open`.
         if target != Target::Pending {
-            let class = judge(target, g.channel == "self_generated", false, options);
+            let class = judge(
+                target,
+                g.channel == Channel::SelfGenerated.as_str(),
+                false,
+                options,
+            );
             if let Some(count) = summary.sla.count_mut(class) {
                 *count += n;
             }
@@ -146,7 +152,12 @@ async fn count_open(
         }
         let (_, target) = outcome(g.outcome)?;
         if target == Target::Pending {
-            let class = judge(target, g.channel == "self_generated", g.overdue, options);
+            let class = judge(
+                target,
+                g.channel == Channel::SelfGenerated.as_str(),
+                g.overdue,
+                options,
+            );
             if let Some(count) = summary.sla.count_mut(class) {
                 *count += n;
             }

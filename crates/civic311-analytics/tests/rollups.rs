@@ -208,7 +208,31 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
         .merge_requests(&open[3].id, &open[7].id, staff(), now)
         .await
         .unwrap();
-    // The same file again changes nothing; its requests go through the triggers.
+    // The requests routed elsewhere moved, with their areas, to the other department.
+    let parks = RequestFilter {
+        department: Some(elsewhere),
+        created_from: Some(local(tz, "2019-01-01")),
+        created_before: Some(local(tz, "2020-01-01")),
+        ..Default::default()
+    };
+    assert!(agree(store, tz, parks.clone(), now).await >= 2);
+    let moved = summarize(
+        store,
+        &Options {
+            filter: parks,
+            now,
+            timezone: tz,
+            include_self_generated: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        !moved.volume.by_area.is_empty(),
+        "their areas moved with them"
+    );
+    // The same file again: its requests go through the triggers (and the departments of the
+    // source come back).
     civic311_import::kansas_city::import_file(store, &sample)
         .await
         .unwrap();

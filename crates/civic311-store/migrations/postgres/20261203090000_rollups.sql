@@ -74,15 +74,24 @@ CREATE FUNCTION rollup_add_request(r service_requests, n INTEGER) RETURNS VOID L
     DO UPDATE SET requests = close_rollup.requests + excluded.requests;
 $$;
 
--- Adds `n` requests like `r` to the area roll-up, in each of `r`'s areas.
-CREATE FUNCTION rollup_add_areas(r service_requests, n INTEGER) RETURNS VOID LANGUAGE sql AS $$
+-- Adds `n` requests created at `created` of `service` and `department` to the area roll-up, in
+-- `area` of `layer`.
+CREATE FUNCTION rollup_add_area(created TIMESTAMPTZ, service TEXT, department TEXT, layer TEXT,
+    area TEXT, n INTEGER) RETURNS VOID LANGUAGE sql AS $$
     INSERT INTO area_rollup
-    SELECT g.grain, to_char(r.created_at AT TIME ZONE 'UTC', g.format), a.layer_id, a.area_id,
-           r.service_code, coalesce(r.department_code, ''), n
-    FROM rollup_grains g, request_areas a WHERE a.request_key = r.key
+    SELECT g.grain, to_char(created AT TIME ZONE 'UTC', g.format), layer, area, service,
+           coalesce(department, ''), n
+    FROM rollup_grains g
     ON CONFLICT (grain, period, layer_id, area_id, service_code, department_code)
     DO UPDATE SET requests = area_rollup.requests + excluded.requests;
 $$;
+
+-- Adds `n` requests like `r` to the area roll-up, in each of `r`'s areas.
+CREATE FUNCTION rollup_add_areas(r service_requests, n INTEGER) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM rollup_add_area(r.created_at, r.service_code, r.department_code, a.layer_id, a.area_id, n)
+    FROM request_areas a WHERE a.request_key = r.key;
+END $$;
 
 CREATE FUNCTION rollup_request_change() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
@@ -107,12 +116,8 @@ DECLARE
     n INTEGER;
 BEGIN
     IF TG_OP = 'INSERT' THEN a := NEW; n := 1; ELSE a := OLD; n := -1; END IF;
-    INSERT INTO area_rollup
-    SELECT g.grain, to_char(r.created_at AT TIME ZONE 'UTC', g.format), a.layer_id, a.area_id,
-           r.service_code, coalesce(r.department_code, ''), n
-    FROM rollup_grains g, service_requests r WHERE r.key = a.request_key
-    ON CONFLICT (grain, period, layer_id, area_id, service_code, department_code)
-    DO UPDATE SET requests = area_rollup.requests + excluded.requests;
+    PERFORM rollup_add_area(r.created_at, r.service_code, r.department_code, a.layer_id, a.area_id, n)
+    FROM service_requests r WHERE r.key = a.request_key;
     RETURN NULL;
 END $$;
 

@@ -337,6 +337,18 @@ pub(crate) async fn request(pool: &Pool, id: &str, people: bool) -> Result<Optio
     Ok(fetch_requests(&mut conn, q, people).await?.pop().map(|(_, r)| r))
 }
 
+// Appends ` AND r.service_code IN (...)` unless `codes` is empty.
+fn push_service_codes(q: &mut QueryBuilder<Db>, codes: &[civic311_domain::ServiceCode]) {
+    if !codes.is_empty() {
+        q.push(" AND r.service_code IN (");
+        let mut list = q.separated(", ");
+        for c in codes {
+            list.push_bind(c.as_str().to_owned());
+        }
+        q.push(")");
+    }
+}
+
 fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
     q.push(" WHERE 1 = 1");
     if !f.ids.is_empty() {
@@ -347,14 +359,7 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
         }
         q.push(")");
     }
-    if !f.service_codes.is_empty() {
-        q.push(" AND r.service_code IN (");
-        let mut list = q.separated(", ");
-        for c in &f.service_codes {
-            list.push_bind(c.as_str().to_owned());
-        }
-        q.push(")");
-    }
+    push_service_codes(q, &f.service_codes);
     if !f.states.is_empty() {
         q.push(" AND r.status IN (");
         let mut list = q.separated(", ");

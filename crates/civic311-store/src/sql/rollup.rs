@@ -8,14 +8,7 @@ const DAY_OF_CREATION: &str =
 
 // Appends the query's service and department conditions; `r` is the table read.
 fn push_rollup_filter(q: &mut QueryBuilder<Db>, f: &RollupQuery) {
-    if !f.service_codes.is_empty() {
-        q.push(" AND r.service_code IN (");
-        let mut list = q.separated(", ");
-        for c in &f.service_codes {
-            list.push_bind(c.as_str().to_owned());
-        }
-        q.push(")");
-    }
+    push_service_codes(q, &f.service_codes);
     if let Some(d) = &f.department {
         q.push(" AND r.department_code = ").push_bind(d.as_str().to_owned());
     }
