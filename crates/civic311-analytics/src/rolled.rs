@@ -104,7 +104,7 @@ fn count_groups(
                 closed_seconds += g.close_seconds;
             }
         }
-        if g.status != "closed" {
+        if ending == Ending::Open {
             summary.backlog.open += n;
         }
         // Open requests with a due date are judged in `count_open`.
@@ -164,9 +164,7 @@ async fn count_open(
         }
     }
     summary.backlog.aging = buckets(AGE_BUCKETS, &ages);
-    let s = &mut summary.sla;
-    let judged = s.met + s.closed_late + s.open_overdue;
-    s.attainment = (judged > 0).then(|| s.met as f64 / judged as f64);
+    summary.sla.attain();
     Ok(())
 }
 

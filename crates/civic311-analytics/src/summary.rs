@@ -132,6 +132,12 @@ impl Sla {
             SlaClass::OpenOnTime => &mut self.open_on_time,
         })
     }
+
+    /// Sets attainment from the counts: met over judged (met + closed late + open overdue).
+    pub(crate) fn attain(&mut self) {
+        let judged = self.met + self.closed_late + self.open_overdue;
+        self.attainment = (judged > 0).then(|| self.met as f64 / judged as f64);
+    }
 }
 
 /// The summary of the requests `options.filter` selects, judged at `options.now`: from the
@@ -242,9 +248,7 @@ impl<'o> Tally<'o> {
         });
         t.distribution = buckets(CLOSE_BUCKETS, &self.close_counts);
         self.summary.backlog.aging = buckets(AGE_BUCKETS, &self.age_counts);
-        let s = &mut self.summary.sla;
-        let judged = s.met + s.closed_late + s.open_overdue;
-        s.attainment = (judged > 0).then(|| s.met as f64 / judged as f64);
+        self.summary.sla.attain();
         self.summary
     }
 }
