@@ -6,7 +6,10 @@
 //! does the per-request event index, which a repeated id in the file reads through.
 //!
 //! The triggers that keep the roll-ups (rollup.rs) are dropped with them, and the roll-ups are
-//! counted again in one pass when they come back.
+//! counted again in one pass when they come back. On PostgreSQL so are the request tables'
+//! foreign keys: checking them row by row was most of a bulk load's time there, and adding
+//! them back checks every row at once. The load writes only keys it was just given; a dangling
+//! one would make that restore fail, and leave the keys off, until it is mended.
 //!
 //! The definitions of the dropped indexes and triggers go into `suspended_indexes` in the same transaction as
 //! the drops. [`Store::restore_indexes`] builds them from there, and [`Store::open`] calls it:

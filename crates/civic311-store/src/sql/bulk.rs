@@ -2,7 +2,11 @@
 
 // The non-unique indexes of the request tables and the triggers that keep the roll-ups, with the
 // statements that create and drop them. The per-request event index stays, and so does the
-// index of requests without an outcome (empty, and a bulk load writes none).
+// index of requests without an outcome (empty, and a bulk load writes none). On PostgreSQL the
+// request tables' foreign keys go too: each row's check is a query of its own (planned again
+// and again inside the insert), most of a bulk load's time there, where adding the key back
+// checks every row in one join. SQLite's checks are a rowid lookup each, and it cannot drop a
+// constraint.
 const SUSPENDABLE: &str = if POSTGRES {
     "SELECT i.relname::text, pg_get_indexdef(i.oid), 'DROP INDEX \"' || i.relname || '\"' FROM pg_index x \
      JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
@@ -13,7 +17,12 @@ const SUSPENDABLE: &str = if POSTGRES {
      'DROP TRIGGER \"' || g.tgname || '\" ON ' || g.tgrelid::regclass::text FROM pg_trigger g \
      JOIN pg_class t ON t.oid = g.tgrelid WHERE NOT g.tgisinternal AND g.tgname LIKE 'rollup\\_%' \
      AND t.relnamespace = current_schema()::regnamespace \
-     AND t.relname IN ('service_requests', 'request_areas') ORDER BY 1"
+     AND t.relname IN ('service_requests', 'request_areas') \
+     UNION ALL SELECT c.conname::text, 'ALTER TABLE ' || c.conrelid::regclass::text || ' ADD CONSTRAINT \"' \
+     || c.conname || '\" ' || pg_get_constraintdef(c.oid), 'ALTER TABLE ' || c.conrelid::regclass::text \
+     || ' DROP CONSTRAINT \"' || c.conname || '\"' FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+     WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace \
+     AND t.relname IN ('service_requests', 'request_events', 'request_areas', 'requesters') ORDER BY 1"
 } else {
     "SELECT name, sql, 'DROP ' || upper(type) || ' \"' || name || '\"' FROM sqlite_master \
      WHERE type IN ('index', 'trigger') AND sql IS NOT NULL \

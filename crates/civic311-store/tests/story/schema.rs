@@ -53,6 +53,10 @@ async fn newer_schema_is_refused_untouched(backend: Backend) {
 }
 
 async fn raw(db: &TestDb, sql: &str) {
+    try_raw(db, sql).await.unwrap();
+}
+
+async fn try_raw(db: &TestDb, sql: &str) -> Result<(), sqlx::Error> {
     use sqlx::Connection;
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db.backend {
@@ -60,11 +64,11 @@ async fn raw(db: &TestDb, sql: &str) {
             let mut c = sqlx::SqliteConnection::connect(db.url.expose())
                 .await
                 .unwrap();
-            sqlx::query(sql).execute(&mut c).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.map(drop)
         }
         Backend::Postgres => {
             let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
-            sqlx::query(sql).execute(&mut c).await.unwrap();
+            sqlx::query(sql).execute(&mut c).await.map(drop)
         }
     }
 }
@@ -111,12 +115,13 @@ async fn suspended_indexes_come_back(backend: Backend) {
     let suspended = db.store.suspend_indexes().await.unwrap();
     // created, updated, service, status, parent, due, close bin, open; areas by area; events by
     // kind; and the triggers that keep the roll-ups (one function serves several events on
-    // PostgreSQL).
-    let triggers = match backend {
-        Backend::Sqlite => 5,
-        Backend::Postgres => 3,
+    // PostgreSQL), and there the foreign keys of requests (service, parent), events, areas
+    // and requesters.
+    let (triggers, foreign_keys) = match backend {
+        Backend::Sqlite => (5, 0),
+        Backend::Postgres => (3, 5),
     };
-    assert_eq!(suspended, 10 + triggers);
+    assert_eq!(suspended, 10 + triggers + foreign_keys);
     assert_eq!(db.store.suspend_indexes().await.unwrap(), 0, "none left");
     // The load dies here; the next start-up builds them again.
     let reopened = Store::open(&db.url).await.unwrap();
@@ -124,6 +129,14 @@ async fn suspended_indexes_come_back(backend: Backend) {
     assert_eq!(reopened.suspend_indexes().await.unwrap(), suspended);
     assert_eq!(reopened.restore_indexes().await.unwrap(), suspended);
     reopened.close().await;
+    // The keys are checked again: an event of no request is refused.
+    let dangling = "INSERT INTO request_events (request_key, at, actor, kind, payload) \
+                    VALUES (987654, '2019-10-01T00:00:00Z', 'system', 'created', '{}')";
+    let err = try_raw(&db, dangling).await.unwrap_err();
+    assert!(
+        err.to_string().contains("FOREIGN KEY") || err.to_string().contains("foreign key"),
+        "{err}"
+    );
     db.finish().await;
 }
 
