@@ -5,13 +5,15 @@
 //! for a store whose requests were written before outcomes were kept (computed at open).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use civic311_analytics::{Options, summarize, summarize_rows};
 use civic311_domain::{
-    Actor, ClosureReason, DepartmentCode, Priority, ServiceCode, ServiceRequest, Status,
+    Actor, ClosureReason, DepartmentCode, Priority, ServiceCode, ServiceRequest, ServiceRequestId,
+    Status,
 };
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{Backend, TestDb, both_backends};
@@ -144,9 +146,89 @@ async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) {
     assert_eq!(agree(store, tz, nothing, now).await, 0);
 }
 
+/// Writers that close and reopen requests of the same groups at the same time: each moves a
+/// count between the same roll-up rows, in opposite directions. None of them fails (on
+/// PostgreSQL the roll-up rows are locked in one order, so no two writers deadlock), and the
+/// roll-ups end as the requests are.
+async fn writers_at_once_keep_the_rollups(db: &TestDb) {
+    let store = &db.store;
+    let tz: Tz = "America/Chicago".parse().unwrap();
+    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
+    civic311_import::kansas_city::import_file(store, &sample)
+        .await
+        .unwrap();
+    let all = store
+        .requests(
+            &RequestFilter::default(),
+            Page {
+                limit: 100_000,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    // Requests of one month, service, department and channel: open ones and closed ones.
+    type Ids = Vec<ServiceRequestId>;
+    let mut groups: BTreeMap<(String, String, String, String), (Ids, Ids)> = BTreeMap::new();
+    for r in &all {
+        let key = (
+            r.created_at.format("%Y-%m").to_string(),
+            r.service_code.to_string(),
+            format!("{:?}", r.department),
+            r.channel.as_str().to_owned(),
+        );
+        let group = groups.entry(key).or_default();
+        match (r.status.is_closed(), r.status.reason()) {
+            (false, _) => group.0.push(r.id.clone()),
+            (true, Some("duplicate")) => {}
+            (true, _) => group.1.push(r.id.clone()),
+        }
+    }
+    let ((month, ..), (mut open, mut closed)) = groups
+        .into_iter()
+        .max_by_key(|(_, (open, closed))| open.len().min(closed.len()))
+        .unwrap();
+    assert!(
+        open.len().min(closed.len()) >= 3,
+        "{month}: {open:?} {closed:?}"
+    );
+    open.truncate(12);
+    closed.truncate(12);
+    let now = utc("2024-01-01T00:00:00Z");
+    for round in 0..4 {
+        let mut writers = tokio::task::JoinSet::new();
+        for (id, closing) in open
+            .iter()
+            .map(|id| (id, true))
+            .chain(closed.iter().map(|id| (id, false)))
+        {
+            let (store, id) = (store.clone(), id.clone());
+            let when = now + chrono::Duration::hours(round);
+            writers.spawn(async move {
+                let staff = Actor::Staff("crew".into());
+                store
+                    .update_request(&id, None, move |q| {
+                        Ok(vec![if closing {
+                            q.change_status(Status::Closed(ClosureReason::Resolved), staff, when)?
+                        } else {
+                            q.reopen("back again", staff, when)?
+                        }])
+                    })
+                    .await
+            });
+        }
+        while let Some(written) = writers.join_next().await {
+            written.unwrap().unwrap();
+        }
+        std::mem::swap(&mut open, &mut closed);
+    }
+    every_shape(store, tz, &month[..4], utc("2024-06-01T00:00:00Z")).await;
+}
+
 both_backends!(
     kansas_city_rolled_up_as_counted,
-    new_york_rolled_up_as_counted
+    new_york_rolled_up_as_counted,
+    writers_at_once_keep_the_rollups
 );
 
 async fn kansas_city_rolled_up_as_counted(db: &TestDb) {

@@ -46,4 +46,29 @@ impl StoreError {
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }
+
+    /// PostgreSQL rolled the transaction back to break a deadlock (or a serialization
+    /// failure): nothing of it was written, and it may be run again.
+    pub(crate) fn is_deadlock(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e))
+            if matches!(e.code().as_deref(), Some("40P01" | "40001")))
+    }
+}
+
+/// Runs `write` (one transaction) again when PostgreSQL broke a deadlock by rolling it back,
+/// up to three times in all. A batch of an import runs several statements, each locking the
+/// roll-up rows it counts in order, so a writer locking them between two of its statements
+/// can close a cycle; the batch is then the one to try again, not the import to fail.
+pub(crate) async fn again_after_deadlock<T, F, W>(mut write: W) -> crate::Result<T>
+where
+    W: FnMut() -> F,
+    F: std::future::Future<Output = crate::Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match write().await {
+            Err(e) if tries < 3 && e.is_deadlock() => tries += 1,
+            done => return done,
+        }
+    }
 }

@@ -7,6 +7,7 @@ use civic311_domain::{
 };
 use serde::Serialize;
 
+use crate::error::again_after_deadlock;
 use crate::pool::dispatch;
 use crate::{Result, Store};
 
@@ -233,7 +234,10 @@ impl Store {
         batch: &[(ServiceRequest, Vec<RequestEvent>)],
         source: &str,
     ) -> Result<UpsertCounts> {
-        Ok(dispatch!(self, write, upsert_requests(batch, source, i64::MAX))?.counts)
+        let upserted = again_after_deadlock(|| async move {
+            dispatch!(self, write, upsert_requests(batch, source, i64::MAX))
+        });
+        Ok(upserted.await?.counts)
     }
 
     /// [`Store::upsert_requests`] for one batch of an import that started when the store's keys
@@ -247,7 +251,10 @@ impl Store {
         source: &str,
         fresh: i64,
     ) -> Result<Upserted> {
-        dispatch!(self, write, upsert_requests(batch, source, fresh))
+        again_after_deadlock(|| async move {
+            dispatch!(self, write, upsert_requests(batch, source, fresh))
+        })
+        .await
     }
 
     /// Links imported duplicates (child, original) whose original was not stored yet when they

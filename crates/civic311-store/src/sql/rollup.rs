@@ -175,6 +175,10 @@ pub(crate) async fn rebuild_rollups(pool: &Pool) -> Result<()> {
     Ok(())
 }
 
+// Each roll-up is written in the order of its key: PostgreSQL keeps rows where they were
+// inserted, and a year's groups read through the key index from rows in hash order cost a page
+// read each (10M requests: 116,000 pages and 240 ms for a year's close-time bins, 50 ms in key
+// order). SQLite's roll-ups are stored in key order anyway (WITHOUT ROWID).
 async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
     let statements = [
         "DELETE FROM request_rollup".to_owned(),
@@ -185,30 +189,32 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
              outcome, requests, close_seconds) \
              SELECT 1, {DAY_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), r.channel, r.status, \
              r.outcome, count(*), coalesce(sum(r.close_seconds), 0) \
-             FROM service_requests r WHERE r.outcome IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7"
+             FROM service_requests r WHERE r.outcome IS NOT NULL GROUP BY 2, 3, 4, 5, 6, 7 ORDER BY 2, 3, 4, 5, 6, 7"
         ),
         format!(
             "INSERT INTO close_rollup (grain, period, service_code, department_code, bin, requests) \
              SELECT 1, {DAY_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), r.close_bin, count(*) \
-             FROM service_requests r WHERE r.outcome IS NOT NULL AND r.close_bin IS NOT NULL GROUP BY 2, 3, 4, 5"
+             FROM service_requests r WHERE r.outcome IS NOT NULL AND r.close_bin IS NOT NULL GROUP BY 2, 3, 4, 5 \
+             ORDER BY 2, 3, 4, 5"
         ),
         format!(
             "INSERT INTO area_rollup (grain, period, layer_id, area_id, service_code, department_code, requests) \
              SELECT 1, {DAY_OF_CREATION}, a.layer_id, a.area_id, r.service_code, coalesce(r.department_code, ''), \
-             count(*) FROM request_areas a JOIN service_requests r ON r.key = a.request_key GROUP BY 2, 3, 4, 5, 6"
+             count(*) FROM request_areas a JOIN service_requests r ON r.key = a.request_key GROUP BY 2, 3, 4, 5, 6 \
+             ORDER BY 2, 3, 4, 5, 6"
         ),
         "INSERT INTO request_rollup (grain, period, service_code, department_code, channel, status, outcome, \
          requests, close_seconds) \
          SELECT 2, substr(period, 1, 7), service_code, department_code, channel, status, outcome, sum(requests), \
-         sum(close_seconds) FROM request_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6, 7"
+         sum(close_seconds) FROM request_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6, 7 ORDER BY 2, 3, 4, 5, 6, 7"
             .to_owned(),
         "INSERT INTO close_rollup (grain, period, service_code, department_code, bin, requests) \
          SELECT 2, substr(period, 1, 7), service_code, department_code, bin, sum(requests) \
-         FROM close_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5"
+         FROM close_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5"
             .to_owned(),
         "INSERT INTO area_rollup (grain, period, layer_id, area_id, service_code, department_code, requests) \
          SELECT 2, substr(period, 1, 7), layer_id, area_id, service_code, department_code, sum(requests) \
-         FROM area_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6"
+         FROM area_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6"
             .to_owned(),
     ];
     for statement in statements {

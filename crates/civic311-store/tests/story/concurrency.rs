@@ -225,3 +225,77 @@ async fn concurrent_filings_are_each_written_once(db: &TestDb) {
         "nothing refused was written, nothing filed was lost"
     );
 }
+
+/// PostgreSQL: an import batch that meets a writer holding the roll-up rows it needs in the
+/// other order is rolled back to break the deadlock, and written again: the import does not
+/// fail. (SQLite has one writer at a time.)
+#[tokio::test]
+async fn a_batch_rolled_back_by_a_deadlock_is_written_again() {
+    use sqlx::Connection;
+    let Some(db) = TestDb::migrated(civic311_testkit::Backend::Postgres).await else {
+        return;
+    };
+    let store = &db.store;
+    seed_catalog(store).await;
+    // Its roll-up rows exist: the May pothole requests, in neighborhood 76.
+    file(store, "pothole", at(1, 9)).await;
+    let mut writer = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+    let mut tx = writer.begin().await.unwrap();
+    // This writer waits long before looking for a deadlock: the batch's session finds it.
+    sqlx::query("SET LOCAL deadlock_timeout = '60s'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let area_month = "UPDATE area_rollup SET requests = requests \
+                      WHERE grain = 2 AND period = '2024-05' AND area_id = '76'";
+    assert_eq!(
+        sqlx::query(area_month)
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected(),
+        1
+    );
+    let service = store
+        .service(&crate::code("pothole"))
+        .await
+        .unwrap()
+        .unwrap();
+    let id = ServiceRequestId::parse("chicago:SR-9").unwrap();
+    let imported = ServiceRequest::open(
+        id.clone(),
+        new_request("pothole"),
+        &service,
+        Actor::Import("chicago".into()),
+        at(1, 10),
+    )
+    .unwrap();
+    let batch = {
+        let store = store.clone();
+        tokio::spawn(async move { store.upsert_requests(&[imported], "chicago").await })
+    };
+    // The batch counted its request (the request roll-up rows are its) and waits for the area
+    // row; taking one of its rows now closes the cycle.
+    let mut probe = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+    for _ in 0..500 {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND query LIKE 'INSERT INTO request_areas%'",
+        )
+        .fetch_one(&mut probe)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let request_month = "UPDATE request_rollup SET requests = requests \
+                         WHERE grain = 2 AND period = '2024-05' AND service_code = 'pothole'";
+    sqlx::query(request_month).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let counts = batch.await.unwrap().unwrap();
+    assert_eq!(counts.inserted, 1, "{counts:?}");
+    assert!(store.request(&id).await.unwrap().is_some());
+    db.finish().await;
+}

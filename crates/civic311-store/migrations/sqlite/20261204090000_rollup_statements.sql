@@ -1,0 +1,3 @@
+-- PostgreSQL keeps its roll-ups once per statement from now on (see the migration of the same
+-- name there). SQLite has no statement triggers, and one writer at a time: its row triggers
+-- stay. This file keeps the two stores' schema versions in step.
