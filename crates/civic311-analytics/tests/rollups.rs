@@ -152,11 +152,7 @@ async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) {
 /// roll-ups end as the requests are.
 async fn writers_at_once_keep_the_rollups(db: &TestDb) {
     let store = &db.store;
-    let tz: Tz = "America/Chicago".parse().unwrap();
-    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
-    civic311_import::kansas_city::import_file(store, &sample)
-        .await
-        .unwrap();
+    let tz = load_kansas_city(store).await;
     let all = store
         .requests(
             &RequestFilter::default(),
@@ -231,14 +227,19 @@ both_backends!(
     writers_at_once_keep_the_rollups
 );
 
-async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
-    let store = &db.store;
-    let tz: Tz = "America/Chicago".parse().unwrap();
+/// Imports the Kansas City sample; returns the city's time zone.
+async fn load_kansas_city(store: &Store) -> Tz {
     let sample = root().join("testdata/kansas-city/kc311_sample.csv");
-    // Into an empty store: a bulk load, the roll-ups built at its end.
     civic311_import::kansas_city::import_file(store, &sample)
         .await
         .unwrap();
+    "America/Chicago".parse().unwrap()
+}
+
+async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
+    let store = &db.store;
+    // Into an empty store: a bulk load, the roll-ups built at its end.
+    let tz = load_kansas_city(store).await;
     let now = utc("2021-06-01T00:00:00Z");
     every_shape(store, tz, "2019", now).await;
 
@@ -315,9 +316,7 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     );
     // The same file again: its requests go through the triggers (and the departments of the
     // source come back).
-    civic311_import::kansas_city::import_file(store, &sample)
-        .await
-        .unwrap();
+    load_kansas_city(store).await;
     every_shape(store, tz, "2019", now).await;
 
     // A store written before outcomes were kept: they are computed when it is opened.
