@@ -18,6 +18,10 @@ pub(crate) mod sqlite {
     include!("sql/bulk.rs");
     include!("sql/activity.rs");
     include!("sql/rollup.rs");
+
+    async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
+        insert_event_rows(conn, items).await
+    }
 }
 
 pub(crate) mod postgres {
@@ -35,4 +39,5 @@ pub(crate) mod postgres {
     include!("sql/bulk.rs");
     include!("sql/activity.rs");
     include!("sql/rollup.rs");
+    include!("sql/copy.rs");
 }

@@ -126,7 +126,8 @@ fn push_fields(row: &mut sqlx::query_builder::Separated<'_, Db, &'static str>, r
     row.push_bind(outcome.code()).push_bind(outcome.close_seconds).push_bind(outcome.close_bin());
 }
 
-async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
+// Events in multi-row INSERTs; `insert_events` (one per backend, see backend.rs) calls it.
+async fn insert_event_rows(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
     for chunk in items.chunks(ROWS_PER_INSERT) {
         let mut q =
             QueryBuilder::<Db>::new("INSERT INTO request_events (request_key, at, actor, kind, payload) ");

@@ -322,3 +322,52 @@ async fn only_reopens_within_30_days_of_closing_count_against_closures(db: &Test
         "the second reopen came 31 days on"
     );
 }
+
+both_backends!(a_large_batch_keeps_every_event_as_written);
+
+/// An import's batch writes its events together (PostgreSQL: as COPY text, with its own
+/// escapes); every event reads back as it was written, tabs, line breaks and backslashes too.
+async fn a_large_batch_keeps_every_event_as_written(db: &TestDb) {
+    let store = &db.store;
+    seed_catalog(store).await;
+    let service = store
+        .service(&crate::code("pothole"))
+        .await
+        .unwrap()
+        .unwrap();
+    let batch: Vec<_> = (0..150)
+        .map(|i| {
+            let id = ServiceRequestId::parse(format!("kcmo:{i}")).unwrap();
+            let (r, mut events) = civic311_domain::ServiceRequest::open(
+                id,
+                new_request("pothole"),
+                &service,
+                Actor::Import("kcmo\tcsv".into()),
+                at(1, 9),
+            )
+            .unwrap();
+            events.push(civic311_domain::RequestEvent {
+                at: at(2, 10),
+                actor: Actor::Staff("crew \\ 7".into()),
+                kind: EventKind::Routed {
+                    department: None,
+                    assignee: Some(format!("line\nbreak {i}\r\n\ttab \\n not a break \"q\"")),
+                    rule: Some("C:\\rules\\streets".into()),
+                },
+            });
+            (r, events)
+        })
+        .collect();
+    let counts = store.upsert_requests(&batch, "kcmo").await.unwrap();
+    assert_eq!(counts.inserted, 150);
+    for (r, events) in [&batch[0], &batch[149]] {
+        let stored: Vec<_> = store
+            .events(&r.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(&stored, events, "{}", r.id);
+    }
+}
