@@ -1,15 +1,19 @@
 """The numbers of `civic311 metrics` (docs/METRICS.md), computed independently by DuckDB from an
 exported Parquet file. Used by crates/civic311/tests/metrics.rs and scripts/bench-metrics.
 
-usage: metrics_duckdb.py FILE.parquet TIMEZONE NOW FROM TO yes|no(include self-generated)
+usage: metrics_duckdb.py FILE.parquet TIMEZONE NOW FROM TO yes|no(include self-generated) [LAYER:AREA]
 """
 import duckdb, json, sys
 f, tz, now, frm, to, with_self = sys.argv[1:7]
+in_area = ""
+if len(sys.argv) > 7:
+    layer, area = sys.argv[7].split(":", 1)
+    in_area = f""" AND "area:{layer}" = '{area}'"""
 con = duckdb.connect()
 con.execute(f"SET TimeZone = '{tz}'")
 con.execute(f"""CREATE VIEW r AS SELECT *, epoch(closed_at) - epoch(created_at) AS secs,
     coalesce(closure_reason = 'duplicate', false) AS dup
-    FROM '{f}' WHERE created_at >= TIMESTAMPTZ '{frm}' AND created_at < TIMESTAMPTZ '{to}'""")
+    FROM '{f}' WHERE created_at >= TIMESTAMPTZ '{frm}' AND created_at < TIMESTAMPTZ '{to}'{in_area}""")
 one = lambda q: con.execute(q).fetchone()[0]
 def by(expr, where="true"):
     return {str(k): v for k, v in con.execute(f"SELECT {expr}, count(*) FROM r WHERE {where} GROUP BY 1").fetchall()}

@@ -295,6 +295,7 @@ pub async fn monthly_report(
                 before: to,
                 service_codes: Vec::new(),
                 department: None,
+                area: None,
             })
             .await?;
         trend.push(TrendPoint {

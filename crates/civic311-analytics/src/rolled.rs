@@ -14,9 +14,9 @@ use crate::monthly::Month;
 use crate::quantile::Position;
 use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options, Summary, Tally, buckets};
 
-/// The roll-up query of a filter the roll-ups can answer: creation times, services and a
-/// department. `None` for the others (areas, states, ids, update times); an open end of the
-/// period becomes the end of the stored requests.
+/// The roll-up query of a filter the roll-ups can answer: creation times, services, a department
+/// and an area (read from the area's requests of the period). `None` for the others (states, ids,
+/// update times); an open end of the period becomes the end of the stored requests.
 pub(crate) async fn rollup_query(
     store: &Store,
     f: &RequestFilter,
@@ -25,7 +25,6 @@ pub(crate) async fn rollup_query(
         || !f.states.is_empty()
         || f.updated_after.is_some()
         || f.updated_before.is_some()
-        || f.area.is_some()
     {
         return Ok(None);
     }
@@ -44,6 +43,7 @@ pub(crate) async fn rollup_query(
         before,
         service_codes: f.service_codes.clone(),
         department: f.department.clone(),
+        area: f.area.clone(),
     }))
 }
 

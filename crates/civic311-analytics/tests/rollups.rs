@@ -82,8 +82,10 @@ async fn agree(store: &Store, tz: Tz, filter: RequestFilter, now: DateTime<Utc>)
 }
 
 /// Cohorts of every shape: all time, an open end, a local year, a local month, a ragged range
-/// (sub-day ends on both sides), a service, a department, and nothing.
-async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) {
+/// (sub-day ends on both sides), a service, a department, the busiest area of each layer (alone,
+/// with a service, over a ragged range, all time), and nothing. Returns how many layers had
+/// areas that year.
+async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) -> usize {
     let (from, to) = (
         local(tz, &format!("{year}-01-01")),
         local(tz, &format!("{}-01-01", year.parse::<i32>().unwrap() + 1)),
@@ -138,12 +140,51 @@ async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) {
         };
         assert!(agree(store, tz, of_department, now).await > 0);
     }
+    let year_summary = summarize_rows(
+        store,
+        &Options {
+            filter: a_year.clone(),
+            now,
+            timezone: tz,
+            include_self_generated: false,
+        },
+    )
+    .await
+    .unwrap();
+    for (layer, areas) in &year_summary.volume.by_area {
+        let (busiest, &n) = areas.iter().max_by_key(|(_, n)| **n).unwrap();
+        let area = Some(civic311_domain::AreaRef::parse(&format!("{layer}:{busiest}")).unwrap());
+        let in_area = RequestFilter {
+            area: area.clone(),
+            ..a_year.clone()
+        };
+        assert_eq!(agree(store, tz, in_area, now).await, n, "{layer}:{busiest}");
+        let of_service = RequestFilter {
+            area: area.clone(),
+            service_codes: vec![year_requests[0].service_code.clone()],
+            ..a_year.clone()
+        };
+        agree(store, tz, of_service, now).await;
+        let ragged = RequestFilter {
+            area: area.clone(),
+            created_from: Some(utc(&format!("{year}-02-03T07:13:20Z"))),
+            created_before: Some(utc(&format!("{year}-11-17T16:45:30Z"))),
+            ..Default::default()
+        };
+        agree(store, tz, ragged, now).await;
+        let all_time = RequestFilter {
+            area,
+            ..Default::default()
+        };
+        assert!(agree(store, tz, all_time, now).await >= n);
+    }
     let nothing = RequestFilter {
         created_from: Some(to),
         created_before: Some(from),
         ..Default::default()
     };
     assert_eq!(agree(store, tz, nothing, now).await, 0);
+    year_summary.volume.by_area.len()
 }
 
 /// Writers that close and reopen requests of the same groups at the same time: each moves a
@@ -240,8 +281,32 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     let store = &db.store;
     // Into an empty store: a bulk load, the roll-ups built at its end.
     let tz = load_kansas_city(store).await;
+    // A layer loaded after the requests: they are placed in it by their points.
+    let (hoods, _) = civic311_import::areas::read_geojson_file(
+        &root().join("testdata/kansas-city/neighborhoods.geojson"),
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )
+    .unwrap();
+    let by_point = civic311_domain::LayerId::parse("kc-hoods-by-point").unwrap();
+    store
+        .upsert_areas(
+            &by_point,
+            "Kansas City neighborhoods, placed by point",
+            &hoods,
+        )
+        .await
+        .unwrap();
+    let index = store.area_index().await.unwrap();
+    let placed = store
+        .place_stored_requests(&by_point, &index)
+        .await
+        .unwrap();
+    assert!(placed > 100, "{placed} requests placed by point");
     let now = utc("2021-06-01T00:00:00Z");
-    every_shape(store, tz, "2019", now).await;
+    // Neighborhoods and council districts named by the source rows, and the layer by point.
+    assert_eq!(every_shape(store, tz, "2019", now).await, 3);
 
     // Worked through the store, the triggers keep the roll-ups: open requests of 2019 closed,
     // routed elsewhere, re-prioritised, merged as duplicates.

@@ -1,5 +1,6 @@
 //! Area layers (neighborhoods, council districts, tracts) and the areas in them.
 
+use chrono::{DateTime, Utc};
 use civic311_domain::{AreaId, AreaIndex, LayerId};
 
 use crate::pool::dispatch;
@@ -52,21 +53,20 @@ impl Store {
         let mut after = i64::MIN;
         let mut placed_total = 0;
         loop {
-            let page: Vec<(i64, f64, f64)> =
-                dispatch!(self, read, unplaced(layer.as_str(), after, 10_000))?;
-            let Some(&(last, _, _)) = page.last() else {
+            let page = dispatch!(self, read, unplaced(layer.as_str(), after, 10_000))?;
+            let Some(&(last, ..)) = page.last() else {
                 return Ok(placed_total);
             };
             after = last;
-            let placed: Vec<(i64, String)> = page
+            let placed: Vec<(i64, String, DateTime<Utc>)> = page
                 .iter()
-                .filter_map(|&(key, lat, long)| {
+                .filter_map(|&(key, lat, long, created_at)| {
                     let point = civic311_domain::LatLong::new(lat, long).ok()?;
                     let hit = index
                         .locate(point)
                         .into_iter()
                         .find(|a| &a.layer == layer)?;
-                    Some((key, hit.area.to_string()))
+                    Some((key, hit.area.to_string(), created_at))
                 })
                 .collect();
             if !placed.is_empty() {

@@ -8,20 +8,27 @@
 //! everything again at its end. A range of creation times is read as whole months and whole days
 //! from the roll-ups and its ragged ends from the requests themselves, grouped the same way, so
 //! any range gives exact counts.
+//!
+//! The roll-ups know no area: a query of one area reads that area's requests of the period,
+//! found by the areas' index of creation times (its cost grows with those requests, not with
+//! the store).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use civic311_domain::{DepartmentCode, ServiceCode};
+use civic311_domain::{AreaRef, DepartmentCode, ServiceCode};
 
 use crate::pool::dispatch;
 use crate::{Result, Store};
 
-/// The requests created in `[from, before)`, of some services (all when empty) and a department.
+/// The requests created in `[from, before)`, of some services (all when empty), a department
+/// and an area.
 #[derive(Debug, Clone)]
 pub struct RollupQuery {
     pub from: DateTime<Utc>,
     pub before: DateTime<Utc>,
     pub service_codes: Vec<ServiceCode>,
     pub department: Option<DepartmentCode>,
+    /// Read from the area's requests of the period, not from the roll-ups.
+    pub area: Option<AreaRef>,
 }
 
 /// Requests alike in everything a summary counts them by.
@@ -118,6 +125,18 @@ fn month_floor(t: DateTime<Utc>) -> DateTime<Utc> {
     t.date_naive().with_day(1).map_or(t, midnight)
 }
 
+/// Where `q`'s requests are read from: the requests of its area, or [`pieces`].
+fn pieces_of(q: &RollupQuery) -> Vec<Piece> {
+    match q.area {
+        Some(_) if q.from < q.before => vec![Piece::Rows {
+            from: q.from,
+            before: q.before,
+        }],
+        Some(_) => Vec::new(),
+        None => pieces(q.from, q.before),
+    }
+}
+
 /// `[from, before)` as whole months, whole days and the ragged ends.
 pub(crate) fn pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<Piece> {
     if from >= before {
@@ -179,14 +198,26 @@ impl Store {
         };
         let mut bins: BTreeMap<i64, i64> = BTreeMap::new();
         let mut areas: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for piece in pieces(q.from, q.before) {
-            for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
-                let e = groups.entry(key).or_default();
-                e.0 += n;
-                e.1 += seconds;
-            }
-            for (bin, n) in dispatch!(self, read, rollup_bins(&piece, q))? {
-                *bins.entry(bin).or_default() += n;
+        for piece in pieces_of(q) {
+            if q.area.is_some() {
+                // An area's requests, read once for both.
+                for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
+                    let e = groups.entry(key).or_default();
+                    e.0 += n;
+                    e.1 += seconds;
+                    if let Some(bin) = bin {
+                        *bins.entry(bin).or_default() += n;
+                    }
+                }
+            } else {
+                for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
+                    let e = groups.entry(key).or_default();
+                    e.0 += n;
+                    e.1 += seconds;
+                }
+                for (bin, n) in dispatch!(self, read, rollup_bins(&piece, q))? {
+                    *bins.entry(bin).or_default() += n;
+                }
             }
             for (layer, area, n) in dispatch!(self, read, rollup_areas(&piece, q))? {
                 *areas.entry((layer, area)).or_default() += n;
@@ -222,7 +253,7 @@ impl Store {
     /// How many requests `q` selects.
     pub async fn rolled_count(&self, q: &RollupQuery) -> Result<u64> {
         let mut n = 0;
-        for piece in pieces(q.from, q.before) {
+        for piece in pieces_of(q) {
             n += dispatch!(self, read, rollup_count(&piece, q))?;
         }
         u64::try_from(n).map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
@@ -231,12 +262,17 @@ impl Store {
     /// Requests created in each UTC month from `q.from`'s to the one before `q.before`'s
     /// (`YYYY-MM`, whole months, whatever the days of `q.from` and `q.before`).
     pub async fn counts_by_utc_month(&self, q: &RollupQuery) -> Result<Vec<(String, u64)>> {
-        let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
-        let rows = dispatch!(
-            self,
-            read,
-            rollup_months_counts(q, &month(q.from), &month(q.before))
-        )?;
+        let rows = if q.area.is_some() {
+            let (from, before) = (month_floor(q.from), month_floor(q.before));
+            dispatch!(self, read, area_months_counts(q, from, before))?
+        } else {
+            let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+            dispatch!(
+                self,
+                read,
+                rollup_months_counts(q, &month(q.from), &month(q.before))
+            )?
+        };
         rows.into_iter()
             .map(|(m, n)| {
                 u64::try_from(n)
@@ -375,5 +411,22 @@ mod tests {
             vec![grain(DAY, "2019-12-15", "2019-12-20")]
         );
         assert!(pieces(hours.1, hours.0).is_empty());
+    }
+
+    #[test]
+    fn an_area_is_read_from_its_requests_only() {
+        let (from, before) = (t("2019-10-01T05:00:00Z"), t("2020-10-01T05:00:00Z"));
+        let mut q = RollupQuery {
+            from,
+            before,
+            service_codes: Vec::new(),
+            department: None,
+            area: None,
+        };
+        assert_eq!(pieces_of(&q).len(), 4);
+        q.area = Some(AreaRef::parse("kc-neighborhoods:69").unwrap());
+        assert_eq!(pieces_of(&q), vec![Piece::Rows { from, before }]);
+        (q.from, q.before) = (before, from);
+        assert!(pieces_of(&q).is_empty());
     }
 }

@@ -2,9 +2,12 @@
 
 use crate::rollup::{OpenGroup, Piece, RollupQuery};
 
-// The UTC day of a creation time, as the day grain's periods write it.
+// The UTC day and month of a creation time, as the grains' periods write them.
 const DAY_OF_CREATION: &str =
     if POSTGRES { "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" } else { "substr(r.created_at, 1, 10)" };
+// The UTC month of creation of an area's request, from the areas' copy of it.
+const MONTH_OF_AREA_CREATION: &str =
+    if POSTGRES { "to_char(fa.created_at AT TIME ZONE 'UTC', 'YYYY-MM')" } else { "substr(fa.created_at, 1, 7)" };
 
 // Appends the query's service and department conditions; `r` is the table read.
 fn push_rollup_filter(q: &mut QueryBuilder<Db>, f: &RollupQuery) {
@@ -14,14 +17,69 @@ fn push_rollup_filter(q: &mut QueryBuilder<Db>, f: &RollupQuery) {
     }
 }
 
-// Appends where a piece's rows are: a range of creation times, or a range of a grain's periods.
-fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece) {
-    match piece {
-        Piece::Rows { from, before } => {
-            q.push(" WHERE r.created_at >= ").push_bind(*from).push(" AND r.created_at < ").push_bind(*before);
+// What a query of the requests of a range reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    // Their columns, as `r`.
+    Requests,
+    // Their keys only (`{key}` in a join): for an area without service or department, its index
+    // alone.
+    Keys,
+    // Their columns through the requests' own indexes (the open requests' index), an area
+    // tested request by request: for the few requests an index of theirs picks out.
+    Probing,
+}
+
+// Appends the requests created in `[from, before)`, `join` (its `{key}` the request's key) and a
+// WHERE: from the requests' own index of creation times, or, for an area, from its range of the
+// areas' index (the area's requests of the period, whatever it had before or after) joined to
+// the requests as `r` where their columns are needed.
+fn push_rows(q: &mut QueryBuilder<Db>, f: &RollupQuery, from: DateTime<Utc>, before: DateTime<Utc>, join: &str, read: Read) {
+    match &f.area {
+        Some(a) if read != Read::Probing => {
+            let keys_only = read == Read::Keys && f.service_codes.is_empty() && f.department.is_none();
+            if keys_only {
+                q.push(" FROM request_areas fa").push(join.replace("{key}", "fa.request_key"));
+            } else {
+                q.push(" FROM request_areas fa JOIN service_requests r ON r.key = fa.request_key")
+                    .push(join.replace("{key}", "r.key"));
+            }
+            q.push(" WHERE fa.layer_id = ")
+                .push_bind(a.layer.as_str().to_owned())
+                .push(" AND fa.area_id = ")
+                .push_bind(a.area.as_str().to_owned())
+                .push(" AND fa.created_at >= ")
+                .push_bind(from)
+                .push(" AND fa.created_at < ")
+                .push_bind(before);
         }
+        area => {
+            q.push(" FROM service_requests r")
+                .push(join.replace("{key}", "r.key"))
+                .push(" WHERE r.created_at >= ")
+                .push_bind(from)
+                .push(" AND r.created_at < ")
+                .push_bind(before);
+            if let Some(a) = area {
+                q.push(" AND EXISTS (SELECT 1 FROM request_areas fa WHERE fa.request_key = r.key AND fa.layer_id = ")
+                    .push_bind(a.layer.as_str().to_owned())
+                    .push(" AND fa.area_id = ")
+                    .push_bind(a.area.as_str().to_owned())
+                    .push(")");
+            }
+        }
+    }
+}
+
+// Appends where a piece's rows are, with a WHERE: the requests of a range of creation times
+// (`push_rows`, with `join` and `read`), or a range of a grain's periods of `rollup` as `r`. The
+// roll-ups know no area: a query of an area is read from the requests only (`Store`'s
+// `pieces_of`).
+fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece, f: &RollupQuery, rollup: &str, join: &str, read: Read) {
+    match piece {
+        Piece::Rows { from, before } => push_rows(q, f, *from, *before, join, read),
         Piece::Grain { grain, from, before } => {
-            q.push(" WHERE r.grain = ")
+            q.push(" FROM ").push(rollup).push(" r WHERE r.grain = ")
                 .push_bind(*grain)
                 .push(" AND r.period >= ")
                 .push_bind(from.clone())
@@ -36,14 +94,14 @@ pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -
     match piece {
         Piece::Rows { .. } => q.push(
             "coalesce(r.department_code, ''), r.channel, r.status, r.outcome, CAST(count(*) AS BIGINT), \
-             CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT) FROM service_requests r",
+             CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT)",
         ),
         Piece::Grain { .. } => q.push(
             "r.department_code, r.channel, r.status, r.outcome, CAST(sum(r.requests) AS BIGINT), \
-             CAST(sum(r.close_seconds) AS BIGINT) FROM request_rollup r",
+             CAST(sum(r.close_seconds) AS BIGINT)",
         ),
     };
-    push_piece(&mut q, piece);
+    push_piece(&mut q, piece, f, "request_rollup", "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.outcome IS NOT NULL");
     }
@@ -58,12 +116,40 @@ pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -
         .collect())
 }
 
+// Service, department, channel, status, outcome, close bin, requests, sum of close times.
+type AreaGroupRow = (String, String, String, String, i16, Option<i64>, i64, i64);
+
+// The groups of an area's requests of a piece (rows only: the roll-ups know no area) with their
+// close-time bins, in one read of those requests: (group, close bin, requests, sum of close
+// times).
+pub(crate) async fn area_groups_bins(
+    pool: &Pool,
+    piece: &Piece,
+    f: &RollupQuery,
+) -> Result<Vec<(crate::rollup::GroupKey, Option<i64>, i64, i64)>> {
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT r.service_code, coalesce(r.department_code, ''), r.channel, r.status, r.outcome, r.close_bin, \
+         CAST(count(*) AS BIGINT), CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT)",
+    );
+    push_piece(&mut q, piece, f, "request_rollup", "", Read::Requests);
+    q.push(" AND r.outcome IS NOT NULL");
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
+    let rows: Vec<AreaGroupRow> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, department, channel, status, outcome, bin, requests, seconds)| {
+            ((service, department, channel, status, outcome), bin, requests, seconds)
+        })
+        .collect())
+}
+
 pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(i64, i64)>> {
     let mut q = QueryBuilder::<Db>::new(match piece {
-        Piece::Rows { .. } => "SELECT r.close_bin, CAST(count(*) AS BIGINT) FROM service_requests r",
-        Piece::Grain { .. } => "SELECT r.bin, CAST(sum(r.requests) AS BIGINT) FROM close_rollup r",
+        Piece::Rows { .. } => "SELECT r.close_bin, CAST(count(*) AS BIGINT)",
+        Piece::Grain { .. } => "SELECT r.bin, CAST(sum(r.requests) AS BIGINT)",
     });
-    push_piece(&mut q, piece);
+    push_piece(&mut q, piece, f, "close_rollup", "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
     }
@@ -74,13 +160,11 @@ pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> 
 
 pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64)>> {
     let mut q = QueryBuilder::<Db>::new(match piece {
-        Piece::Rows { .. } => {
-            "SELECT a.layer_id, a.area_id, CAST(count(*) AS BIGINT) \
-             FROM request_areas a JOIN service_requests r ON r.key = a.request_key"
-        }
-        Piece::Grain { .. } => "SELECT r.layer_id, r.area_id, CAST(sum(r.requests) AS BIGINT) FROM area_rollup r",
+        Piece::Rows { .. } => "SELECT a.layer_id, a.area_id, CAST(count(*) AS BIGINT)",
+        Piece::Grain { .. } => "SELECT r.layer_id, r.area_id, CAST(sum(r.requests) AS BIGINT)",
     });
-    push_piece(&mut q, piece);
+    // Every area of the requests read, in every layer.
+    push_piece(&mut q, piece, f, "area_rollup", " JOIN request_areas a ON a.request_key = {key}", Read::Keys);
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1, 2");
     Ok(q.build_query_as().fetch_all(pool).await?)
@@ -88,11 +172,11 @@ pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
 
 pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<i64> {
     let mut q = QueryBuilder::<Db>::new(match piece {
-        Piece::Rows { .. } => "SELECT CAST(count(*) AS BIGINT) FROM service_requests r",
-        Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT) FROM request_rollup r",
+        Piece::Rows { .. } => "SELECT CAST(count(*) AS BIGINT)",
+        Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT)",
     });
     // Every request, whether its outcome is computed yet or not: a count needs no table row.
-    push_piece(&mut q, piece);
+    push_piece(&mut q, piece, f, "request_rollup", "", Read::Keys);
     push_rollup_filter(&mut q, f);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
@@ -102,6 +186,21 @@ pub(crate) async fn rollup_months_counts(pool: &Pool, f: &RollupQuery, from: &st
         "SELECT r.period, CAST(sum(r.requests) AS BIGINT) FROM request_rollup r WHERE r.grain = 2 AND r.period >= ",
     );
     q.push_bind(from.to_owned()).push(" AND r.period < ").push_bind(before.to_owned());
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1");
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+// `rollup_months_counts` of an area, counted from its requests created in `[from, before)`.
+pub(crate) async fn area_months_counts(
+    pool: &Pool,
+    f: &RollupQuery,
+    from: DateTime<Utc>,
+    before: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT ");
+    q.push(MONTH_OF_AREA_CREATION).push(", CAST(count(*) AS BIGINT)");
+    push_rows(&mut q, f, from, before, "", Read::Keys);
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1");
     Ok(q.build_query_as().fetch_all(pool).await?)
@@ -130,14 +229,10 @@ pub(crate) async fn open_groups(
         .push(born_after.len().to_string())
         .push(" END AS BIGINT), CAST(CASE WHEN r.due_at < ")
         .push_bind(now)
-        .push(
-            " THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT) \
-             FROM service_requests r WHERE r.status <> 'closed' \
-             AND r.outcome IS NOT NULL AND r.created_at >= ",
-        )
-        .push_bind(f.from)
-        .push(" AND r.created_at < ")
-        .push_bind(f.before);
+        .push(" THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT)");
+    // Few: through their own index, each tested for the area.
+    push_rows(&mut q, f, f.from, f.before, "", Read::Probing);
+    q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1, 2, 3, 4");
     let rows: Vec<(i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;
@@ -155,12 +250,9 @@ pub(crate) async fn open_groups(
 }
 
 pub(crate) async fn close_times_at(pool: &Pool, f: &RollupQuery, bin: i64, offset: i64, limit: i64) -> Result<Vec<i64>> {
-    let mut q = QueryBuilder::<Db>::new("SELECT r.close_seconds FROM service_requests r WHERE r.close_bin = ");
-    q.push_bind(bin)
-        .push(" AND r.created_at >= ")
-        .push_bind(f.from)
-        .push(" AND r.created_at < ")
-        .push_bind(f.before);
+    let mut q = QueryBuilder::<Db>::new("SELECT r.close_seconds");
+    push_rows(&mut q, f, f.from, f.before, "", Read::Requests);
+    q.push(" AND r.close_bin = ").push_bind(bin);
     push_rollup_filter(&mut q, f);
     q.push(" ORDER BY r.close_seconds LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
     Ok(q.build_query_scalar().fetch_all(pool).await?)
