@@ -1,0 +1,2 @@
+-- PostgreSQL only (its roll-up statement trigger skips UPDATEs that change nothing it counts).
+-- This file keeps the two stores' schema versions in step.
