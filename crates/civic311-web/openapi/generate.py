@@ -226,6 +226,15 @@ paths["/api/v1/staff/reports/monthly"] = {"get": {"tags": ["Staff API"], "operat
                                             "trend": {"type": "array"}, "services": {"type": "array"}, "departments": {"type": "array"}, "areas": {"type": "object"}, "movers": {"type": "object"}}, extra=True)},
         "text/html": {"schema": S()}, "application/pdf": {"schema": S(format="binary")}}},
         **aerr(400, 401, 403)}}}
+paths["/api/v1/staff/reports/process"] = {"get": {"tags": ["Staff API"], "operationId": "staff_process_report", "security": [{"staffKey": []}],
+    "summary": "Process diagnostics of the requests created in a period (docs/METRICS.md): top path variants, bottlenecks between steps, requests bounced between departments, intake paths per service",
+    "parameters": [p for p in paths["/api/v1/staff/metrics"]["get"]["parameters"] if p["name"] not in ("now", "include_self_generated")]
+                  + [{"name": "format", "in": "query", "schema": S(enum=["json", "html", "pdf"])}],
+    "responses": {"200": {"description": "The diagnostics", "content": {
+        "application/json": {"schema": obj({"requests": {"type": "integer"}, "top_variants": {"type": "array"}, "bottlenecks": {"type": "array"},
+                                            "bounced": {"type": "integer"}, "services_with_several_intake_paths": {"type": "integer"}, "services": {"type": "array"}}, extra=True)},
+        "text/html": {"schema": S()}, "application/pdf": {"schema": S(format="binary")}}},
+        **aerr(400, 401, 403)}}}
 paths["/api/v1/staff/follow-ups/{task}/done"] = {"post": {**staff_plain("staff_finish_follow_up", "Close a follow-up with what was done", obj({"outcome": S()})),
     "parameters": [{"name": "task", "in": "path", "required": True, "schema": S(pattern="^[0-9]+$"), "description": "Follow-up number"}]}}
 paths["/api/v1/staff/requests/{id}/attachments"] = {"post": {**staff_op("staff_attach", "Attach a photo (JPEG, PNG, GIF, WebP) or PDF, at most 5 MiB, internal unless public=true"),

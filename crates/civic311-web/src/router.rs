@@ -130,6 +130,10 @@ pub fn router(state: AppState) -> Router {
             get(api::staff::monthly_report),
         )
         .route(
+            "/api/v1/staff/reports/process",
+            get(api::staff::process_report),
+        )
+        .route(
             "/api/v1/staff/follow-ups/{task}/done",
             post(api::staff::finish_follow_up),
         )

@@ -629,6 +629,89 @@ async fn staff_read_the_monthly_report_in_three_formats(db: &TestDb) {
     }
 }
 
+both_backends!(staff_read_the_process_diagnostics_of_a_cohort);
+
+/// `GET /api/v1/staff/reports/process` on the real sample: staff only; the JSON is the analytics'
+/// own diagnostics of the cohort the query names (a year, then a neighborhood of it); HTML and
+/// PDF of the same; a clear 400 for a bad parameter.
+async fn staff_read_the_process_diagnostics_of_a_cohort(db: &TestDb) {
+    let app = TestApp::with_sample(db).await;
+    let key = app.staff_key("analyst-ana").await;
+    let path = "/api/v1/staff/reports/process?from=2019-01-01&to=2020-01-01";
+    assert_eq!(app.send_as(Method::GET, path, None, None).await.0, 401);
+    let at = |d: &str| {
+        chrono::DateTime::parse_from_rfc3339(d)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let year = civic311_store::RequestFilter {
+        created_from: Some(at("2019-01-01T00:00:00Z")),
+        created_before: Some(at("2020-01-01T00:00:00Z")),
+        ..Default::default()
+    };
+    let (status, body) = app.send_as(Method::GET, path, Some(&key), None).await;
+    assert_eq!(status, 200, "{body}");
+    let expected = civic311_analytics::process::process(&db.store, &year)
+        .await
+        .unwrap();
+    assert!(expected.requests > 100, "{} requests", expected.requests);
+    assert_eq!(body, serde_json::to_value(&expected).unwrap());
+    let hood = civic311_domain::AreaRef::parse("kc-neighborhoods:69").unwrap();
+    let (status, in_hood) = app
+        .send_as(
+            Method::GET,
+            &format!("{path}&area=kc-neighborhoods:69"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{in_hood}");
+    let expected = civic311_analytics::process::process(
+        &db.store,
+        &civic311_store::RequestFilter {
+            area: Some(hood),
+            ..year
+        },
+    )
+    .await
+    .unwrap();
+    assert!(expected.requests > 0);
+    assert!(expected.requests < body["requests"].as_u64().unwrap());
+    assert_eq!(in_hood, serde_json::to_value(&expected).unwrap());
+    for (format, content_type, starts) in [
+        ("html", "text/html; charset=utf-8", &b"<!doctype html>"[..]),
+        ("pdf", "application/pdf", &b"%PDF-"[..]),
+    ] {
+        let resp = app
+            .client
+            .get(format!("{}{path}&format={format}", app.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{format}");
+        assert_eq!(resp.headers()["content-type"], content_type);
+        assert!(resp.bytes().await.unwrap().starts_with(starts), "{format}");
+    }
+    for (query, says) in [
+        ("from=yesterday", "from"),
+        ("area=42", "LAYER:AREA"),
+        ("format=docx", "json, html or pdf"),
+        ("now=2021-01-01", "now"),
+    ] {
+        let (status, body) = app
+            .send_as(
+                Method::GET,
+                &format!("/api/v1/staff/reports/process?{query}"),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.to_string().contains(says), "{query}: {body}");
+    }
+}
+
 both_backends!(
     every_number_lists_its_requests_in_kansas_city,
     every_number_lists_its_requests_in_new_york

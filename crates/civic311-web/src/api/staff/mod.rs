@@ -30,7 +30,7 @@ pub use appointments::{cancel_appointment, reschedule};
 pub use catalog::{catalog, catalog_versions, save_catalog};
 pub use follow_ups::{attach, attachment, finish_follow_up, follow_ups, open_follow_up};
 pub use metrics::{metrics, metrics_requests};
-pub use reports::monthly_report;
+pub use reports::{monthly_report, process_report};
 pub use work_orders::{order_work, work_orders};
 
 /// The staff member a request comes from, by their key.

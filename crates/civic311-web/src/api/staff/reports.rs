@@ -1,6 +1,7 @@
 //! `GET /api/v1/staff/reports/monthly?month=2019-10&format=html|pdf|json`: the council's monthly
-//! report (docs/METRICS.md), as `civic311 report monthly` writes it. Staff only, like the metrics
-//! it is made of.
+//! report (docs/METRICS.md), as `civic311 report monthly` writes it; and
+//! `GET /api/v1/staff/reports/process?from=..&to=..&format=..`: the process diagnostics of a
+//! cohort, as `civic311 report process` writes them. Staff only, like the metrics they are made of.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
@@ -11,6 +12,7 @@ use serde::Deserialize;
 
 use super::staff;
 use crate::AppState;
+use crate::cohort::CohortQuery;
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -32,16 +34,7 @@ pub async fn monthly_report(
     staff(&state, &headers).await?;
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let tz = state.open311.timezone;
-    let format = match q.format.as_deref().unwrap_or("json") {
-        "json" => Format::Json,
-        "html" => Format::Html,
-        "pdf" => Format::Pdf,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "format {other:?}: write json, html or pdf"
-            )));
-        }
-    };
+    let format = format_of(q.format.as_deref())?;
     let now = match q.now.filter(|v| !v.is_empty()) {
         Some(v) => civic311_domain::time::parse_w3c(&v, tz).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -66,14 +59,68 @@ pub async fn monthly_report(
     let report = civic311_analytics::monthly_report(&state.store, &options).await?;
     let body = civic311_report::render(&report, &state.report_title, format)
         .map_err(ApiError::internal)?;
+    Ok(respond(format, body, &format!("report-{month}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessQuery {
+    from: Option<String>,
+    to: Option<String>,
+    /// Comma-separated service codes.
+    service_code: Option<String>,
+    department: Option<String>,
+    /// `LAYER:AREA`.
+    area: Option<String>,
+    /// `json` (default), `html` or `pdf`.
+    format: Option<String>,
+}
+
+pub async fn process_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ProcessQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    staff(&state, &headers).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let format = format_of(q.format.as_deref())?;
+    let cohort = CohortQuery {
+        from: q.from,
+        to: q.to,
+        service_code: q.service_code,
+        department: q.department,
+        area: q.area,
+        now: None,
+        include_self_generated: false,
+    };
+    let filter = cohort.options(state.open311.timezone)?.filter;
+    let report = civic311_analytics::process::process(&state.store, &filter).await?;
+    let body = civic311_report::render_process(&report, &state.report_title, format)
+        .map_err(ApiError::internal)?;
+    Ok(respond(format, body, "process"))
+}
+
+fn format_of(asked: Option<&str>) -> Result<Format, ApiError> {
+    match asked.unwrap_or("json") {
+        "json" => Ok(Format::Json),
+        "html" => Ok(Format::Html),
+        "pdf" => Ok(Format::Pdf),
+        other => Err(ApiError::bad_request(format!(
+            "format {other:?}: write json, html or pdf"
+        ))),
+    }
+}
+
+/// The rendered body with its content type; a PDF is named `{name}.pdf`.
+fn respond(format: Format, body: Vec<u8>, name: &str) -> Response {
     let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
     if format == Format::Pdf {
-        let disposition = format!("inline; filename=\"report-{month}.pdf\"");
+        let disposition = format!("inline; filename=\"{name}.pdf\"");
         if let Ok(value) = disposition.parse() {
             response
                 .headers_mut()
                 .insert(header::CONTENT_DISPOSITION, value);
         }
     }
-    Ok(response)
+    response
 }
