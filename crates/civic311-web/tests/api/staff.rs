@@ -595,6 +595,22 @@ async fn staff_read_the_monthly_report_in_three_formats(db: &TestDb) {
     assert_eq!(report["this_month"]["summary"], metrics);
     assert_eq!(report["month"], "2019-10");
     assert_eq!(report["trend"].as_array().unwrap().len(), 13);
+    renders_html_and_pdf(&app, &key, path).await;
+    refuses(
+        &app,
+        &key,
+        "/api/v1/staff/reports/monthly",
+        &[
+            ("month=2019-13", "not a month"),
+            ("format=docx", "json, html or pdf"),
+            ("colour=red", "colour"),
+        ],
+    )
+    .await;
+}
+
+/// `path` (with a query) as HTML and as PDF: 200, the content type and the file's first bytes.
+async fn renders_html_and_pdf(app: &TestApp, key: &str, path: &str) {
     for (format, content_type, starts) in [
         ("html", "text/html; charset=utf-8", &b"<!doctype html>"[..]),
         ("pdf", "application/pdf", &b"%PDF-"[..]),
@@ -602,7 +618,7 @@ async fn staff_read_the_monthly_report_in_three_formats(db: &TestDb) {
         let resp = app
             .client
             .get(format!("{}{path}&format={format}", app.base))
-            .bearer_auth(&key)
+            .bearer_auth(key)
             .send()
             .await
             .unwrap();
@@ -611,18 +627,13 @@ async fn staff_read_the_monthly_report_in_three_formats(db: &TestDb) {
         let body = resp.bytes().await.unwrap();
         assert!(body.starts_with(starts), "{format}");
     }
-    for (query, says) in [
-        ("month=2019-13", "not a month"),
-        ("format=docx", "json, html or pdf"),
-        ("colour=red", "colour"),
-    ] {
+}
+
+/// Each query of `endpoint` is a 400 whose message says what it names.
+async fn refuses(app: &TestApp, key: &str, endpoint: &str, cases: &[(&str, &str)]) {
+    for (query, says) in cases {
         let (status, body) = app
-            .send_as(
-                Method::GET,
-                &format!("/api/v1/staff/reports/monthly?{query}"),
-                Some(&key),
-                None,
-            )
+            .send_as(Method::GET, &format!("{endpoint}?{query}"), Some(key), None)
             .await;
         assert_eq!(status, 400, "{query}: {body}");
         assert!(body.to_string().contains(says), "{query}: {body}");
@@ -678,38 +689,19 @@ async fn staff_read_the_process_diagnostics_of_a_cohort(db: &TestDb) {
     assert!(expected.requests > 0);
     assert!(expected.requests < body["requests"].as_u64().unwrap());
     assert_eq!(in_hood, serde_json::to_value(&expected).unwrap());
-    for (format, content_type, starts) in [
-        ("html", "text/html; charset=utf-8", &b"<!doctype html>"[..]),
-        ("pdf", "application/pdf", &b"%PDF-"[..]),
-    ] {
-        let resp = app
-            .client
-            .get(format!("{}{path}&format={format}", app.base))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{format}");
-        assert_eq!(resp.headers()["content-type"], content_type);
-        assert!(resp.bytes().await.unwrap().starts_with(starts), "{format}");
-    }
-    for (query, says) in [
-        ("from=yesterday", "from"),
-        ("area=42", "LAYER:AREA"),
-        ("format=docx", "json, html or pdf"),
-        ("now=2021-01-01", "now"),
-    ] {
-        let (status, body) = app
-            .send_as(
-                Method::GET,
-                &format!("/api/v1/staff/reports/process?{query}"),
-                Some(&key),
-                None,
-            )
-            .await;
-        assert_eq!(status, 400, "{query}: {body}");
-        assert!(body.to_string().contains(says), "{query}: {body}");
-    }
+    renders_html_and_pdf(&app, &key, path).await;
+    refuses(
+        &app,
+        &key,
+        "/api/v1/staff/reports/process",
+        &[
+            ("from=yesterday", "from"),
+            ("area=42", "LAYER:AREA"),
+            ("format=docx", "json, html or pdf"),
+            ("now=2021-01-01", "now"),
+        ],
+    )
+    .await;
 }
 
 both_backends!(
