@@ -384,6 +384,10 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     load_kansas_city(store).await;
     every_shape(store, tz, "2019", now).await;
 
+    // A store written before the areas kept creation times: the migration copies them.
+    forget_area_times_and_backfill(db).await;
+    assert_eq!(every_shape(store, tz, "2019", now).await, 3);
+
     // A store written before outcomes were kept: they are computed when it is opened.
     forget_outcomes(db).await;
     let reopened = Store::open(&db.url).await.unwrap();
@@ -393,12 +397,50 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
 
 /// Empties the outcome columns and the roll-ups, as a store of an earlier version has them.
 async fn forget_outcomes(db: &TestDb) {
-    let statements = [
-        "UPDATE service_requests SET outcome = NULL, close_seconds = NULL, close_bin = NULL",
-        "DELETE FROM request_rollup",
-        "DELETE FROM close_rollup",
-        "DELETE FROM area_rollup",
-    ];
+    run_raw(
+        db,
+        &[
+            "UPDATE service_requests SET outcome = NULL, close_seconds = NULL, close_bin = NULL",
+            "DELETE FROM request_rollup",
+            "DELETE FROM close_rollup",
+            "DELETE FROM area_rollup",
+        ],
+    )
+    .await;
+}
+
+/// Empties the areas' copy of the creation times, as a store of an earlier version has them,
+/// then runs the migration's backfill (20261205090000_area_times.sql) of this backend.
+async fn forget_area_times_and_backfill(db: &TestDb) {
+    let dir = match db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let migration = std::fs::read_to_string(
+        root()
+            .join("crates/civic311-store/migrations")
+            .join(dir)
+            .join("20261205090000_area_times.sql"),
+    )
+    .unwrap();
+    let code: String = migration
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let backfill = code
+        .split(';')
+        .map(str::trim)
+        .find(|s| s.starts_with("UPDATE request_areas"))
+        .unwrap();
+    run_raw(
+        db,
+        &["UPDATE request_areas SET created_at = NULL", backfill],
+    )
+    .await;
+}
+
+async fn run_raw(db: &TestDb, statements: &[&str]) {
     match db.backend {
         Backend::Sqlite => {
             use sqlx::Connection;
@@ -406,14 +448,20 @@ async fn forget_outcomes(db: &TestDb) {
                 .await
                 .unwrap();
             for s in statements {
-                sqlx::query(s).execute(&mut c).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
             }
         }
         Backend::Postgres => {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
             for s in statements {
-                sqlx::query(s).execute(&mut c).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
             }
         }
     }
