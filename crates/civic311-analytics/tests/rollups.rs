@@ -367,7 +367,7 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     let moved = summarize(
         store,
         &Options {
-            filter: parks,
+            filter: parks.clone(),
             now,
             timezone: tz,
             include_self_generated: false,
@@ -379,6 +379,16 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
         !moved.volume.by_area.is_empty(),
         "their areas moved with them"
     );
+    // In each of their areas too.
+    for (layer, areas) in &moved.volume.by_area {
+        for (area, &n) in areas {
+            let in_area = RequestFilter {
+                area: Some(civic311_domain::AreaRef::parse(&format!("{layer}:{area}")).unwrap()),
+                ..parks.clone()
+            };
+            assert_eq!(agree(store, tz, in_area, now).await, n, "{layer}:{area}");
+        }
+    }
     // The same file again: its requests go through the triggers (and the departments of the
     // source come back).
     load_kansas_city(store).await;
@@ -386,6 +396,9 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
 
     // A store written before the areas kept creation times: the migration copies them.
     forget_area_times_and_backfill(db).await;
+    assert_eq!(every_shape(store, tz, "2019", now).await, 3);
+    // A store written before the areas had roll-ups: the migration counts them.
+    forget_area_rollups_and_backfill(db).await;
     assert_eq!(every_shape(store, tz, "2019", now).await, 3);
 
     // A store written before outcomes were kept: they are computed when it is opened.
@@ -404,6 +417,9 @@ async fn forget_outcomes(db: &TestDb) {
             "DELETE FROM request_rollup",
             "DELETE FROM close_rollup",
             "DELETE FROM area_rollup",
+            "DELETE FROM area_request_rollup",
+            "DELETE FROM area_close_rollup",
+            "DELETE FROM area_pair_rollup",
         ],
     )
     .await;
@@ -438,6 +454,39 @@ async fn forget_area_times_and_backfill(db: &TestDb) {
         &["UPDATE request_areas SET created_at = NULL", backfill],
     )
     .await;
+}
+
+/// Empties the roll-ups by area, as a store of an earlier version has none, then runs the
+/// statements that count the stored requests in the migration that made them
+/// (20261206090000_area_rollups.sql) of this backend.
+async fn forget_area_rollups_and_backfill(db: &TestDb) {
+    let dir = match db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let migration = std::fs::read_to_string(
+        root()
+            .join("crates/civic311-store/migrations")
+            .join(dir)
+            .join("20261206090000_area_rollups.sql"),
+    )
+    .unwrap();
+    let (_, stored) = migration
+        .split_once("-- The requests already stored.")
+        .unwrap();
+    let backfill: Vec<&str> = stored
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(backfill.len(), 3, "{backfill:?}");
+    let mut statements = vec![
+        "DELETE FROM area_request_rollup",
+        "DELETE FROM area_close_rollup",
+        "DELETE FROM area_pair_rollup",
+    ];
+    statements.extend(backfill);
+    run_raw(db, &statements).await;
 }
 
 async fn run_raw(db: &TestDb, statements: &[&str]) {

@@ -9,9 +9,11 @@
 //! from the roll-ups and its ragged ends from the requests themselves, grouped the same way, so
 //! any range gives exact counts.
 //!
-//! The roll-ups know no area: a query of one area reads that area's requests of the period,
-//! found by the areas' index of creation times (its cost grows with those requests, not with
-//! the store).
+//! Each area has roll-ups of its own, by UTC month only (a day grain by area would hold nearly
+//! as many rows as requests): a range of one area is read as the whole months nearest its ends,
+//! with the hours between those month starts and its ends added or taken away from the area's
+//! requests, found by the areas' index of creation times (signed pieces). Its cost grows with
+//! the months and those few hours' requests, not with the area's requests of the range.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use civic311_domain::{AreaRef, DepartmentCode, ServiceCode};
@@ -27,7 +29,7 @@ pub struct RollupQuery {
     pub before: DateTime<Utc>,
     pub service_codes: Vec<ServiceCode>,
     pub department: Option<DepartmentCode>,
-    /// Read from the area's requests of the period, not from the roll-ups.
+    /// Read from the area's own roll-ups and requests.
     pub area: Option<AreaRef>,
 }
 
@@ -107,7 +109,8 @@ fn day_ceil(t: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// The first day of the first UTC month that starts at or after `t`, a midnight.
+/// The first day of the first UTC month that starts at or after `t`, a midnight (`t` itself
+/// on a month's first day: a midnight is expected).
 fn month_ceil(t: DateTime<Utc>) -> DateTime<Utc> {
     let d = t.date_naive();
     if d.day() == 1 {
@@ -125,16 +128,74 @@ fn month_floor(t: DateTime<Utc>) -> DateTime<Utc> {
     t.date_naive().with_day(1).map_or(t, midnight)
 }
 
-/// Where `q`'s requests are read from: the requests of its area, or [`pieces`].
-fn pieces_of(q: &RollupQuery) -> Vec<Piece> {
+/// Where `q`'s requests are read from, each piece added (1) or taken away (-1): [`pieces`] of
+/// the city, [`area_pieces`] of an area.
+fn pieces_of(q: &RollupQuery) -> Vec<(i64, Piece)> {
     match q.area {
-        Some(_) if q.from < q.before => vec![Piece::Rows {
-            from: q.from,
-            before: q.before,
-        }],
-        Some(_) => Vec::new(),
-        None => pieces(q.from, q.before),
+        Some(_) => area_pieces(q.from, q.before),
+        None => pieces(q.from, q.before)
+            .into_iter()
+            .map(|p| (1, p))
+            .collect(),
     }
+}
+
+/// The UTC month start nearest `t`.
+fn nearest_month(t: DateTime<Utc>) -> DateTime<Utc> {
+    let (floor, ceil) = (month_floor(t), month_ceil(day_ceil(t)));
+    if t - floor <= ceil - t { floor } else { ceil }
+}
+
+/// `[from, before)` of an area: the whole months between the month starts nearest its ends,
+/// plus or minus the requests between each end and its month start. A range shorter than
+/// that (within one month) is read from the requests.
+pub(crate) fn area_pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<(i64, Piece)> {
+    if from >= before {
+        return Vec::new();
+    }
+    let (first, last) = (nearest_month(from), nearest_month(before));
+    if first >= last {
+        return vec![(1, Piece::Rows { from, before })];
+    }
+    let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+    let mut pieces = vec![(
+        1,
+        Piece::Grain {
+            grain: MONTH,
+            from: month(first),
+            before: month(last),
+        },
+    )];
+    // Hours before `from` in the first month are taken away, hours after it added.
+    if first < from {
+        pieces.push((
+            -1,
+            Piece::Rows {
+                from: first,
+                before: from,
+            },
+        ));
+    } else if from < first {
+        pieces.push((
+            1,
+            Piece::Rows {
+                from,
+                before: first,
+            },
+        ));
+    }
+    if last < before {
+        pieces.push((1, Piece::Rows { from: last, before }));
+    } else if before < last {
+        pieces.push((
+            -1,
+            Piece::Rows {
+                from: before,
+                before: last,
+            },
+        ));
+    }
+    pieces
 }
 
 /// `[from, before)` as whole months, whole days and the ragged ends.
@@ -198,29 +259,29 @@ impl Store {
         };
         let mut bins: BTreeMap<i64, i64> = BTreeMap::new();
         let mut areas: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for piece in pieces_of(q) {
-            if q.area.is_some() {
+        for (sign, piece) in pieces_of(q) {
+            if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
                 // An area's requests, read once for both.
                 for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
                     let e = groups.entry(key).or_default();
-                    e.0 += n;
-                    e.1 += seconds;
+                    e.0 += sign * n;
+                    e.1 += sign * seconds;
                     if let Some(bin) = bin {
-                        *bins.entry(bin).or_default() += n;
+                        *bins.entry(bin).or_default() += sign * n;
                     }
                 }
             } else {
                 for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
                     let e = groups.entry(key).or_default();
-                    e.0 += n;
-                    e.1 += seconds;
+                    e.0 += sign * n;
+                    e.1 += sign * seconds;
                 }
                 for (bin, n) in dispatch!(self, read, rollup_bins(&piece, q))? {
-                    *bins.entry(bin).or_default() += n;
+                    *bins.entry(bin).or_default() += sign * n;
                 }
             }
             for (layer, area, n) in dispatch!(self, read, rollup_areas(&piece, q))? {
-                *areas.entry((layer, area)).or_default() += n;
+                *areas.entry((layer, area)).or_default() += sign * n;
             }
         }
         let mut rolled = Rolled::default();
@@ -253,8 +314,8 @@ impl Store {
     /// How many requests `q` selects.
     pub async fn rolled_count(&self, q: &RollupQuery) -> Result<u64> {
         let mut n = 0;
-        for piece in pieces_of(q) {
-            n += dispatch!(self, read, rollup_count(&piece, q))?;
+        for (sign, piece) in pieces_of(q) {
+            n += sign * dispatch!(self, read, rollup_count(&piece, q))?;
         }
         u64::try_from(n).map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
     }
@@ -262,17 +323,12 @@ impl Store {
     /// Requests created in each UTC month from `q.from`'s to the one before `q.before`'s
     /// (`YYYY-MM`, whole months, whatever the days of `q.from` and `q.before`).
     pub async fn counts_by_utc_month(&self, q: &RollupQuery) -> Result<Vec<(String, u64)>> {
-        let rows = if q.area.is_some() {
-            let (from, before) = (month_floor(q.from), month_floor(q.before));
-            dispatch!(self, read, area_months_counts(q, from, before))?
-        } else {
-            let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
-            dispatch!(
-                self,
-                read,
-                rollup_months_counts(q, &month(q.from), &month(q.before))
-            )?
-        };
+        let month = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+        let rows = dispatch!(
+            self,
+            read,
+            rollup_months_counts(q, &month(q.from), &month(q.before))
+        )?;
         rows.into_iter()
             .map(|(m, n)| {
                 u64::try_from(n)
@@ -414,7 +470,7 @@ mod tests {
     }
 
     #[test]
-    fn an_area_is_read_from_its_requests_only() {
+    fn an_area_is_read_as_months_plus_or_minus_hours() {
         let (from, before) = (t("2019-10-01T05:00:00Z"), t("2020-10-01T05:00:00Z"));
         let mut q = RollupQuery {
             from,
@@ -425,7 +481,55 @@ mod tests {
         };
         assert_eq!(pieces_of(&q).len(), 4);
         q.area = Some(AreaRef::parse("kc-neighborhoods:69").unwrap());
-        assert_eq!(pieces_of(&q), vec![Piece::Rows { from, before }]);
+        // October's first five hours taken away at the start, added at the end.
+        assert_eq!(
+            pieces_of(&q),
+            vec![
+                (1, grain(MONTH, "2019-10", "2020-10")),
+                (
+                    -1,
+                    Piece::Rows {
+                        from: t("2019-10-01T00:00:00Z"),
+                        before: from
+                    }
+                ),
+                (
+                    1,
+                    Piece::Rows {
+                        from: t("2020-10-01T00:00:00Z"),
+                        before
+                    }
+                ),
+            ]
+        );
+        // Ends nearer the next month's start: the hours up to it added, those after taken away.
+        let (late, early) = (t("2019-10-29T12:00:00Z"), t("2019-12-20T00:00:00Z"));
+        assert_eq!(
+            area_pieces(late, early),
+            vec![
+                (1, grain(MONTH, "2019-11", "2020-01")),
+                (
+                    1,
+                    Piece::Rows {
+                        from: late,
+                        before: t("2019-11-01T00:00:00Z")
+                    }
+                ),
+                (
+                    -1,
+                    Piece::Rows {
+                        from: early,
+                        before: t("2020-01-01T00:00:00Z")
+                    }
+                ),
+            ]
+        );
+        // Within a month: its requests.
+        let (a, b) = (t("2019-10-03T05:00:00Z"), t("2019-10-10T05:00:00Z"));
+        assert_eq!(
+            area_pieces(a, b),
+            vec![(1, Piece::Rows { from: a, before: b })]
+        );
         (q.from, q.before) = (before, from);
         assert!(pieces_of(&q).is_empty());
     }

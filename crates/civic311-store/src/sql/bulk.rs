@@ -78,7 +78,8 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
         // and roll-ups are vacuumed too, which marks their pages all-visible: until then an
         // index-only scan (the open requests of a period, from their covering index) visits
         // the table for every row.
-        sqlx::query("VACUUM (ANALYZE) service_requests, request_rollup, close_rollup, area_rollup").execute(pool).await?;
+        sqlx::query("VACUUM (ANALYZE) service_requests, request_rollup, close_rollup, area_rollup, area_request_rollup, \
+             area_close_rollup, area_pair_rollup").execute(pool).await?;
         sqlx::query("ANALYZE request_events, request_areas").execute(pool).await?;
     }
     Ok(suspended.len())

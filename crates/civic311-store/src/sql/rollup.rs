@@ -5,9 +5,8 @@ use crate::rollup::{OpenGroup, Piece, RollupQuery};
 // The UTC day and month of a creation time, as the grains' periods write them.
 const DAY_OF_CREATION: &str =
     if POSTGRES { "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')" } else { "substr(r.created_at, 1, 10)" };
-// The UTC month of creation of an area's request, from the areas' copy of it.
-const MONTH_OF_AREA_CREATION: &str =
-    if POSTGRES { "to_char(fa.created_at AT TIME ZONE 'UTC', 'YYYY-MM')" } else { "substr(fa.created_at, 1, 7)" };
+const MONTH_OF_CREATION: &str =
+    if POSTGRES { "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM')" } else { "substr(r.created_at, 1, 7)" };
 
 // Appends the query's service and department conditions; `r` is the table read.
 fn push_rollup_filter(q: &mut QueryBuilder<Db>, f: &RollupQuery) {
@@ -71,15 +70,39 @@ fn push_rows(q: &mut QueryBuilder<Db>, f: &RollupQuery, from: DateTime<Utc>, bef
     }
 }
 
+// The roll-up of one area that `rollup` is of the city (`request_rollup` also counts requests: a
+// count of an area's requests comes from its pairs with itself), and the condition choosing its
+// rows.
+fn area_rollup_of(rollup: &str) -> (&'static str, &'static str) {
+    match rollup {
+        "request_rollup" => ("area_request_rollup", ""),
+        "close_rollup" => ("area_close_rollup", ""),
+        "area_rollup" => ("area_pair_rollup", ""),
+        _ => ("area_pair_rollup", " AND r.layer_id = r.of_layer AND r.area_id = r.of_area"),
+    }
+}
+
 // Appends where a piece's rows are, with a WHERE: the requests of a range of creation times
-// (`push_rows`, with `join` and `read`), or a range of a grain's periods of `rollup` as `r`. The
-// roll-ups know no area: a query of an area is read from the requests only (`Store`'s
-// `pieces_of`).
+// (`push_rows`, with `join` and `read`), or a range of a grain's periods of `rollup` as `r`, or
+// for an area of months, of its roll-up by area (`area_rollup_of`; "count" for the count).
 fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece, f: &RollupQuery, rollup: &str, join: &str, read: Read) {
-    match piece {
-        Piece::Rows { from, before } => push_rows(q, f, *from, *before, join, read),
-        Piece::Grain { grain, from, before } => {
-            q.push(" FROM ").push(rollup).push(" r WHERE r.grain = ")
+    match (piece, &f.area) {
+        (Piece::Rows { from, before }, _) => push_rows(q, f, *from, *before, join, read),
+        (Piece::Grain { from, before, .. }, Some(a)) => {
+            let (table, own) = area_rollup_of(rollup);
+            q.push(" FROM ").push(table).push(" r WHERE r.of_layer = ")
+                .push_bind(a.layer.as_str().to_owned())
+                .push(" AND r.of_area = ")
+                .push_bind(a.area.as_str().to_owned())
+                .push(own)
+                .push(" AND r.period >= ")
+                .push_bind(from.clone())
+                .push(" AND r.period < ")
+                .push_bind(before.clone());
+        }
+        (Piece::Grain { grain, from, before }, None) => {
+            let table = if rollup == "count" { "request_rollup" } else { rollup };
+            q.push(" FROM ").push(table).push(" r WHERE r.grain = ")
                 .push_bind(*grain)
                 .push(" AND r.period >= ")
                 .push_bind(from.clone())
@@ -119,8 +142,7 @@ pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -
 // Service, department, channel, status, outcome, close bin, requests, sum of close times.
 type AreaGroupRow = (String, String, String, String, i16, Option<i64>, i64, i64);
 
-// The groups of an area's requests of a piece (rows only: the roll-ups know no area) with their
-// close-time bins, in one read of those requests: (group, close bin, requests, sum of close
+// The groups of an area's requests of a piece of rows with their close-time bins, in one read of those requests: (group, close bin, requests, sum of close
 // times).
 pub(crate) async fn area_groups_bins(
     pool: &Pool,
@@ -176,31 +198,16 @@ pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
         Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT)",
     });
     // Every request, whether its outcome is computed yet or not: a count needs no table row.
-    push_piece(&mut q, piece, f, "request_rollup", "", Read::Keys);
+    push_piece(&mut q, piece, f, "count", "", Read::Keys);
     push_rollup_filter(&mut q, f);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
+// The requests of each month of `[from, before)` (`YYYY-MM`), of the query's area if it has one.
 pub(crate) async fn rollup_months_counts(pool: &Pool, f: &RollupQuery, from: &str, before: &str) -> Result<Vec<(String, i64)>> {
-    let mut q = QueryBuilder::<Db>::new(
-        "SELECT r.period, CAST(sum(r.requests) AS BIGINT) FROM request_rollup r WHERE r.grain = 2 AND r.period >= ",
-    );
-    q.push_bind(from.to_owned()).push(" AND r.period < ").push_bind(before.to_owned());
-    push_rollup_filter(&mut q, f);
-    q.push(" GROUP BY 1");
-    Ok(q.build_query_as().fetch_all(pool).await?)
-}
-
-// `rollup_months_counts` of an area, counted from its requests created in `[from, before)`.
-pub(crate) async fn area_months_counts(
-    pool: &Pool,
-    f: &RollupQuery,
-    from: DateTime<Utc>,
-    before: DateTime<Utc>,
-) -> Result<Vec<(String, i64)>> {
-    let mut q = QueryBuilder::<Db>::new("SELECT ");
-    q.push(MONTH_OF_AREA_CREATION).push(", CAST(count(*) AS BIGINT)");
-    push_rows(&mut q, f, from, before, "", Read::Keys);
+    let mut q = QueryBuilder::<Db>::new("SELECT r.period, CAST(sum(r.requests) AS BIGINT)");
+    let months = Piece::Grain { grain: 2, from: from.to_owned(), before: before.to_owned() };
+    push_piece(&mut q, &months, f, "count", "", Read::Keys);
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1");
     Ok(q.build_query_as().fetch_all(pool).await?)
@@ -276,6 +283,9 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
         "DELETE FROM request_rollup".to_owned(),
         "DELETE FROM close_rollup".to_owned(),
         "DELETE FROM area_rollup".to_owned(),
+        "DELETE FROM area_request_rollup".to_owned(),
+        "DELETE FROM area_close_rollup".to_owned(),
+        "DELETE FROM area_pair_rollup".to_owned(),
         format!(
             "INSERT INTO request_rollup (grain, period, service_code, department_code, channel, status, \
              outcome, requests, close_seconds) \
@@ -308,6 +318,30 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
          SELECT 2, substr(period, 1, 7), layer_id, area_id, service_code, department_code, sum(requests) \
          FROM area_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6"
             .to_owned(),
+        // By area: months only.
+        format!(
+            "INSERT INTO area_request_rollup (of_layer, of_area, period, service_code, department_code, channel, \
+             status, outcome, requests, close_seconds) \
+             SELECT a.layer_id, a.area_id, {MONTH_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), \
+             r.channel, r.status, r.outcome, count(*), coalesce(sum(r.close_seconds), 0) \
+             FROM request_areas a JOIN service_requests r ON r.key = a.request_key WHERE r.outcome IS NOT NULL \
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
+        ),
+        format!(
+            "INSERT INTO area_close_rollup (of_layer, of_area, period, service_code, department_code, bin, requests) \
+             SELECT a.layer_id, a.area_id, {MONTH_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), \
+             r.close_bin, count(*) FROM request_areas a JOIN service_requests r ON r.key = a.request_key \
+             WHERE r.outcome IS NOT NULL AND r.close_bin IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6 \
+             ORDER BY 1, 2, 3, 4, 5, 6"
+        ),
+        format!(
+            "INSERT INTO area_pair_rollup (of_layer, of_area, period, service_code, department_code, layer_id, \
+             area_id, requests) \
+             SELECT a.layer_id, a.area_id, {MONTH_OF_CREATION}, r.service_code, coalesce(r.department_code, ''), \
+             o.layer_id, o.area_id, count(*) FROM request_areas a \
+             JOIN request_areas o ON o.request_key = a.request_key JOIN service_requests r ON r.key = a.request_key \
+             GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
+        ),
     ];
     for statement in statements {
         // Built from constants only.
