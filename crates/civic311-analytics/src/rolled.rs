@@ -205,38 +205,50 @@ async fn time_to_close(
         let (low, high) = bin_range(bin);
         high - low > 1
     };
-    // The close times from `rank` on in its bin (`count` of them at most, at least one): the bin
-    // itself when it holds one time, else read from the requests.
-    let read = async |rank: usize, count: i64| -> civic311_store::Result<(i64, Vec<i64>)> {
-        let (bin, offset) = locate(rank)?;
-        if !shared(bin) {
-            return Ok((bin, vec![bin]));
-        }
-        let offset = i64::try_from(offset).map_err(|_| corrupt("a rank"))?;
-        let times = store.close_times_at(q, bin, offset, count).await?;
-        if times.is_empty() {
-            return Err(corrupt(
-                "a close-time bin holds fewer requests than its roll-up",
-            ));
-        }
-        Ok((bin, times))
-    };
     let n = usize::try_from(total).map_err(|_| corrupt("the count of close times"))?;
-    for (quantile, slot) in [(0.5, 0), (0.9, 1)] {
-        let Some(p) = Position::of(n, quantile) else {
-            continue;
-        };
-        let (bin, times) = read(p.below, 2).await?;
-        let low = times[0];
-        let high = if p.above == p.below {
-            low
-        } else if shared(bin) && locate(p.above)?.0 == bin && times.len() > 1 {
-            times[1]
-        } else {
-            read(p.above, 1).await?.1[0]
-        };
+    let quantiles: Vec<(usize, Position)> = [0.5, 0.9]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(slot, quantile)| Position::of(n, quantile).map(|p| (slot, p)))
+        .collect();
+    // The ranks whose times the bins do not tell (a bin shared by several times), read from the
+    // requests in one go: by bin, the ranks within it from the first to the last wanted.
+    let mut wanted: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
+    for (_, p) in &quantiles {
+        for rank in [p.below, p.above] {
+            let (bin, within) = locate(rank)?;
+            if shared(bin) {
+                let span = wanted.entry(bin).or_insert((within, within));
+                span.0 = span.0.min(within);
+                span.1 = span.1.max(within);
+            }
+        }
+    }
+    let rank = |i: usize| i64::try_from(i).map_err(|_| corrupt("a rank"));
+    let wanted = wanted
+        .into_iter()
+        .map(|(bin, (first, last))| Ok((bin, rank(first)?, rank(last + 1)?)))
+        .collect::<civic311_store::Result<Vec<_>>>()?;
+    let times: std::collections::HashMap<(i64, i64), i64> = store
+        .close_times_in(q, &wanted)
+        .await?
+        .into_iter()
+        .map(|(bin, rank, seconds)| ((bin, rank), seconds))
+        .collect();
+    let time_at = |rank: usize| -> civic311_store::Result<i64> {
+        let (bin, within) = locate(rank)?;
+        if !shared(bin) {
+            return Ok(bin);
+        }
+        let within = i64::try_from(within).map_err(|_| corrupt("a rank"))?;
+        times
+            .get(&(bin, within))
+            .copied()
+            .ok_or_else(|| corrupt("a close-time bin holds fewer requests than its roll-up"))
+    };
+    for (slot, p) in quantiles {
+        let value = Some(p.between(time_at(p.below)?, time_at(p.above)?));
         let t = &mut summary.time_to_close;
-        let value = Some(p.between(low, high));
         if slot == 0 {
             t.median_seconds = value;
         } else {

@@ -367,16 +367,15 @@ impl Store {
         dispatch!(self, read, open_groups(q, now, born_after))
     }
 
-    /// Up to `limit` close times from `offset` on (from 0) among `q`'s requests in close-time
-    /// bin `bin`, in ascending order.
-    pub async fn close_times_at(
+    /// The close times of `q`'s requests at ranks `[from, before)` (from 0, in ascending
+    /// order) within close-time bins, for each `(bin, from, before)` of `wanted`, in one read:
+    /// `(bin, rank, seconds)`.
+    pub async fn close_times_in(
         &self,
         q: &RollupQuery,
-        bin: i64,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<i64>> {
-        dispatch!(self, read, close_times_at(q, bin, offset, limit))
+        wanted: &[(i64, i64, i64)],
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        dispatch!(self, read, close_times_in(q, wanted))
     }
 
     /// Empties the roll-ups and counts every request into them again (after a bulk load).
