@@ -428,17 +428,7 @@ async fn forget_outcomes(db: &TestDb) {
 /// Empties the areas' copy of the creation times, as a store of an earlier version has them,
 /// then runs the migration's backfill (20261205090000_area_times.sql) of this backend.
 async fn forget_area_times_and_backfill(db: &TestDb) {
-    let dir = match db.backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let migration = std::fs::read_to_string(
-        root()
-            .join("crates/civic311-store/migrations")
-            .join(dir)
-            .join("20261205090000_area_times.sql"),
-    )
-    .unwrap();
+    let migration = migration_of(db, "20261205090000_area_times.sql");
     let code: String = migration
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
@@ -460,17 +450,7 @@ async fn forget_area_times_and_backfill(db: &TestDb) {
 /// statements that count the stored requests in the migration that made them
 /// (20261206090000_area_rollups.sql) of this backend.
 async fn forget_area_rollups_and_backfill(db: &TestDb) {
-    let dir = match db.backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let migration = std::fs::read_to_string(
-        root()
-            .join("crates/civic311-store/migrations")
-            .join(dir)
-            .join("20261206090000_area_rollups.sql"),
-    )
-    .unwrap();
+    let migration = migration_of(db, "20261206090000_area_rollups.sql");
     let (_, stored) = migration
         .split_once("-- The requests already stored.")
         .unwrap();
@@ -487,6 +467,21 @@ async fn forget_area_rollups_and_backfill(db: &TestDb) {
     ];
     statements.extend(backfill);
     run_raw(db, &statements).await;
+}
+
+/// The text of migration `file` of the test's backend.
+fn migration_of(db: &TestDb, file: &str) -> String {
+    let dir = match db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    std::fs::read_to_string(
+        root()
+            .join("crates/civic311-store/migrations")
+            .join(dir)
+            .join(file),
+    )
+    .unwrap()
 }
 
 async fn run_raw(db: &TestDb, statements: &[&str]) {

@@ -1,0 +1,2 @@
+-- PostgreSQL only (its index of open requests gains their key; SQLite's indexes carry it
+-- already, as the rowid). This file keeps the two stores' schema versions in step.
