@@ -15,8 +15,8 @@ use crate::quantile::Position;
 use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options, Summary, Tally, buckets};
 
 /// The roll-up query of a filter the roll-ups can answer: creation times, services, a department
-/// and an area (read from the area's requests of the period). `None` for the others (states, ids,
-/// update times); an open end of the period becomes the end of the stored requests.
+/// and an area (from the area's own roll-ups). `None` for the others (states, ids, update
+/// times); an open end of the period becomes the end of the stored requests.
 pub(crate) async fn rollup_query(
     store: &Store,
     f: &RequestFilter,
@@ -235,14 +235,13 @@ async fn time_to_close(
         .into_iter()
         .map(|(bin, rank, seconds)| ((bin, rank), seconds))
         .collect();
-    let time_at = |rank: usize| -> civic311_store::Result<i64> {
-        let (bin, within) = locate(rank)?;
+    let time_at = |at: usize| -> civic311_store::Result<i64> {
+        let (bin, within) = locate(at)?;
         if !shared(bin) {
             return Ok(bin);
         }
-        let within = i64::try_from(within).map_err(|_| corrupt("a rank"))?;
         times
-            .get(&(bin, within))
+            .get(&(bin, rank(within)?))
             .copied()
             .ok_or_else(|| corrupt("a close-time bin holds fewer requests than its roll-up"))
     };

@@ -22,9 +22,16 @@ pub enum Format {
 impl Format {
     /// By the file's extension: `.html`/`.htm`, `.pdf`, `.json`.
     pub fn of_path(path: &std::path::Path) -> Option<Format> {
-        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-        match extension.as_str() {
-            "html" | "htm" => Some(Format::Html),
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "htm" => Some(Format::Html),
+            name => Format::named(name),
+        }
+    }
+
+    /// By its name: `html`, `pdf` or `json`.
+    pub fn named(name: &str) -> Option<Format> {
+        match name {
+            "html" => Some(Format::Html),
             "pdf" => Some(Format::Pdf),
             "json" => Some(Format::Json),
             _ => None,

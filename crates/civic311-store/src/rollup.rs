@@ -149,7 +149,7 @@ fn nearest_month(t: DateTime<Utc>) -> DateTime<Utc> {
 /// `[from, before)` of an area: the whole months between the month starts nearest its ends,
 /// plus or minus the requests between each end and its month start. A range shorter than
 /// that (within one month) is read from the requests.
-pub(crate) fn area_pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<(i64, Piece)> {
+fn area_pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<(i64, Piece)> {
     if from >= before {
         return Vec::new();
     }

@@ -121,8 +121,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Requests changed: each moves in its areas (the pairs only when its service or department
--- changes, as their sums then show). An UPDATE that changes nothing counted returns at once.
+-- Requests changed: each moves in its areas, and in its pairs of areas only when its service or
+-- department changed (a closed request's pairs are not summed to nothing). An UPDATE that
+-- changes nothing counted returns at once.
 CREATE FUNCTION rollup_area_requests_changed() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 DECLARE
     changed TEXT := 'SELECT *, 1 AS n FROM new_rows UNION ALL SELECT *, -1 FROM old_rows';
@@ -142,7 +143,9 @@ BEGIN
         'SELECT a.layer_id, a.area_id, c.* FROM (%s) c JOIN request_areas a ON a.request_key = c.key',
         changed), format(
         'SELECT a.layer_id AS of_layer, a.area_id AS of_area, o.layer_id, o.area_id, c.* FROM (%s) c '
-        'JOIN request_areas a ON a.request_key = c.key JOIN request_areas o ON o.request_key = c.key',
+        'JOIN request_areas a ON a.request_key = c.key JOIN request_areas o ON o.request_key = c.key '
+        'WHERE EXISTS (SELECT 1 FROM new_rows n JOIN old_rows p ON p.key = n.key WHERE n.key = c.key '
+        'AND (n.service_code, n.department_code) IS DISTINCT FROM (p.service_code, p.department_code))',
         changed)) LOOP
         EXECUTE statement;
     END LOOP;

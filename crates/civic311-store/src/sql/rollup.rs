@@ -73,26 +73,46 @@ fn push_rows(q: &mut QueryBuilder<Db>, f: &RollupQuery, from: DateTime<Utc>, bef
     }
 }
 
-// The roll-up of one area that `rollup` is of the city (`request_rollup` also counts requests: a
-// count of an area's requests comes from its pairs with itself), and the condition choosing its
-// rows.
-fn area_rollup_of(rollup: &str) -> (&'static str, &'static str) {
-    match rollup {
-        "request_rollup" => ("area_request_rollup", ""),
-        "close_rollup" => ("area_close_rollup", ""),
-        "area_rollup" => ("area_pair_rollup", ""),
-        _ => ("area_pair_rollup", " AND r.layer_id = r.of_layer AND r.area_id = r.of_area"),
+// What a query counts from the roll-ups: the groups, the close-time bins, the areas, or the
+// requests alone.
+#[derive(Clone, Copy)]
+enum Rollup {
+    Groups,
+    Bins,
+    Areas,
+    Count,
+}
+
+impl Rollup {
+    // The city's roll-up, by grain.
+    fn of_city(self) -> &'static str {
+        match self {
+            Rollup::Groups | Rollup::Count => "request_rollup",
+            Rollup::Bins => "close_rollup",
+            Rollup::Areas => "area_rollup",
+        }
+    }
+
+    // The roll-up by area, by month, and the condition choosing its rows (a count of an area's
+    // requests, whatever their outcome, comes from its pairs with itself).
+    fn of_area(self) -> (&'static str, &'static str) {
+        match self {
+            Rollup::Groups => ("area_request_rollup", ""),
+            Rollup::Bins => ("area_close_rollup", ""),
+            Rollup::Areas => ("area_pair_rollup", ""),
+            Rollup::Count => ("area_pair_rollup", " AND r.layer_id = r.of_layer AND r.area_id = r.of_area"),
+        }
     }
 }
 
 // Appends where a piece's rows are, with a WHERE: the requests of a range of creation times
-// (`push_rows`, with `join` and `read`), or a range of a grain's periods of `rollup` as `r`, or
-// for an area of months, of its roll-up by area (`area_rollup_of`; "count" for the count).
-fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece, f: &RollupQuery, rollup: &str, join: &str, read: Read) {
+// (`push_rows`, with `join` and `read`), or a range of periods of `rollup` as `r`: of a grain of
+// the city's, or of months of the query's area.
+fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece, f: &RollupQuery, rollup: Rollup, join: &str, read: Read) {
     match (piece, &f.area) {
         (Piece::Rows { from, before }, _) => push_rows(q, f, *from, *before, join, read),
         (Piece::Grain { from, before, .. }, Some(a)) => {
-            let (table, own) = area_rollup_of(rollup);
+            let (table, own) = rollup.of_area();
             q.push(" FROM ").push(table).push(" r WHERE r.of_layer = ")
                 .push_bind(a.layer.as_str().to_owned())
                 .push(" AND r.of_area = ")
@@ -104,8 +124,7 @@ fn push_piece(q: &mut QueryBuilder<Db>, piece: &Piece, f: &RollupQuery, rollup: 
                 .push_bind(before.clone());
         }
         (Piece::Grain { grain, from, before }, None) => {
-            let table = if rollup == "count" { "request_rollup" } else { rollup };
-            q.push(" FROM ").push(table).push(" r WHERE r.grain = ")
+            q.push(" FROM ").push(rollup.of_city()).push(" r WHERE r.grain = ")
                 .push_bind(*grain)
                 .push(" AND r.period >= ")
                 .push_bind(from.clone())
@@ -127,7 +146,7 @@ pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -
              CAST(sum(r.close_seconds) AS BIGINT)",
         ),
     };
-    push_piece(&mut q, piece, f, "request_rollup", "", Read::Requests);
+    push_piece(&mut q, piece, f, Rollup::Groups, "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.outcome IS NOT NULL");
     }
@@ -145,8 +164,8 @@ pub(crate) async fn rollup_groups(pool: &Pool, piece: &Piece, f: &RollupQuery) -
 // Service, department, channel, status, outcome, close bin, requests, sum of close times.
 type AreaGroupRow = (String, String, String, String, i16, Option<i64>, i64, i64);
 
-// The groups of an area's requests of a piece of rows with their close-time bins, in one read of those requests: (group, close bin, requests, sum of close
-// times).
+// The groups of an area's requests of a piece of rows with their close-time bins, in one read of
+// those requests: (group, close bin, requests, sum of close times).
 pub(crate) async fn area_groups_bins(
     pool: &Pool,
     piece: &Piece,
@@ -156,7 +175,7 @@ pub(crate) async fn area_groups_bins(
         "SELECT r.service_code, coalesce(r.department_code, ''), r.channel, r.status, r.outcome, r.close_bin, \
          CAST(count(*) AS BIGINT), CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT)",
     );
-    push_piece(&mut q, piece, f, "request_rollup", "", Read::Requests);
+    push_piece(&mut q, piece, f, Rollup::Groups, "", Read::Requests);
     q.push(" AND r.outcome IS NOT NULL");
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
@@ -174,7 +193,7 @@ pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> 
         Piece::Rows { .. } => "SELECT r.close_bin, CAST(count(*) AS BIGINT)",
         Piece::Grain { .. } => "SELECT r.bin, CAST(sum(r.requests) AS BIGINT)",
     });
-    push_piece(&mut q, piece, f, "close_rollup", "", Read::Requests);
+    push_piece(&mut q, piece, f, Rollup::Bins, "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
     }
@@ -189,7 +208,7 @@ pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
         Piece::Grain { .. } => "SELECT r.layer_id, r.area_id, CAST(sum(r.requests) AS BIGINT)",
     });
     // Every area of the requests read, in every layer.
-    push_piece(&mut q, piece, f, "area_rollup", " JOIN request_areas a ON a.request_key = {key}", Read::Keys);
+    push_piece(&mut q, piece, f, Rollup::Areas, " JOIN request_areas a ON a.request_key = {key}", Read::Keys);
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1, 2");
     Ok(q.build_query_as().fetch_all(pool).await?)
@@ -201,7 +220,7 @@ pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
         Piece::Grain { .. } => "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT)",
     });
     // Every request, whether its outcome is computed yet or not: a count needs no table row.
-    push_piece(&mut q, piece, f, "count", "", Read::Keys);
+    push_piece(&mut q, piece, f, Rollup::Count, "", Read::Keys);
     push_rollup_filter(&mut q, f);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
@@ -210,7 +229,7 @@ pub(crate) async fn rollup_count(pool: &Pool, piece: &Piece, f: &RollupQuery) ->
 pub(crate) async fn rollup_months_counts(pool: &Pool, f: &RollupQuery, from: &str, before: &str) -> Result<Vec<(String, i64)>> {
     let mut q = QueryBuilder::<Db>::new("SELECT r.period, CAST(sum(r.requests) AS BIGINT)");
     let months = Piece::Grain { grain: 2, from: from.to_owned(), before: before.to_owned() };
-    push_piece(&mut q, &months, f, "count", "", Read::Keys);
+    push_piece(&mut q, &months, f, Rollup::Count, "", Read::Keys);
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1");
     Ok(q.build_query_as().fetch_all(pool).await?)

@@ -101,14 +101,9 @@ pub async fn process_report(
 }
 
 fn format_of(asked: Option<&str>) -> Result<Format, ApiError> {
-    match asked.unwrap_or("json") {
-        "json" => Ok(Format::Json),
-        "html" => Ok(Format::Html),
-        "pdf" => Ok(Format::Pdf),
-        other => Err(ApiError::bad_request(format!(
-            "format {other:?}: write json, html or pdf"
-        ))),
-    }
+    let asked = asked.unwrap_or("json");
+    Format::named(asked)
+        .ok_or_else(|| ApiError::bad_request(format!("format {asked:?}: write json, html or pdf")))
 }
 
 /// The rendered body with its content type; a PDF is named `{name}.pdf`.
