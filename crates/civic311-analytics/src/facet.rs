@@ -4,9 +4,11 @@
 
 use std::fmt;
 
+use chrono::{Duration, NaiveDate, NaiveTime};
 use civic311_domain::outcome::{Ending, Outcome, Target};
-use civic311_domain::{DepartmentCode, ServiceCode, ServiceRequest};
-use civic311_store::{Page, RequestFilter, Store};
+use civic311_domain::time::at_local;
+use civic311_domain::{Channel, DepartmentCode, ServiceCode, ServiceRequest};
+use civic311_store::{Compare, Condition, Page, RequestFilter, Store};
 
 use crate::summary::{AGE_BUCKETS, CLOSE_BUCKETS, DAY, Options, PAGE};
 
@@ -308,6 +310,154 @@ impl Facet {
     }
 }
 
+/// The stored outcome codes whose ending and target `keep` accepts.
+fn outcomes(keep: impl Fn(Ending, Target) -> bool) -> Condition {
+    Condition::Outcomes(
+        (0..100)
+            .filter(|&code| Outcome::from_code(code).is_some_and(|(e, t)| keep(e, t)))
+            .collect(),
+    )
+}
+
+fn ending(e: Ending) -> Condition {
+    outcomes(|ending, _| ending == e)
+}
+
+fn target(t: Target) -> Condition {
+    outcomes(|_, target| target == t)
+}
+
+const NOTHING: Condition = Condition::Any(Vec::new());
+
+impl Facet {
+    /// What [`Facet::holds`] tests, as a [`Condition`] the store tests on its columns.
+    pub fn condition(&self, options: &Options) -> Condition {
+        match self {
+            Facet::All => Condition::All(Vec::new()),
+            Facet::Channel(c) => Condition::Channels(vec![c.clone()]),
+            Facet::Service(s) => Condition::Service(s.clone()),
+            // A department stored as "none", if any, is listed with those without one.
+            Facet::Department(d) if d == "none" => Condition::Any(vec![
+                Condition::Department(None),
+                Condition::Department(Some(d.clone())),
+            ]),
+            Facet::Department(d) => Condition::Department(Some(d.clone())),
+            Facet::Status(s) => Condition::Status(s.clone()),
+            Facet::Month(m) => month(m, options),
+            Facet::Area { layer, area } => Condition::InArea {
+                layer: layer.clone(),
+                area: area.clone(),
+            },
+            Facet::Closed => ending(Ending::Closed),
+            Facet::ClosedWithoutTime => ending(Ending::WithoutTime),
+            Facet::Duplicates => ending(Ending::Duplicate),
+            Facet::Open => ending(Ending::Open),
+            Facet::CloseBucket(i) => {
+                let mut all = vec![ending(Ending::Closed)];
+                all.extend(days(CLOSE_BUCKETS, *i).map(|(bound, below)| {
+                    Condition::CloseSeconds(
+                        if below {
+                            Compare::Below
+                        } else {
+                            Compare::AtLeast
+                        },
+                        bound,
+                    )
+                }));
+                Condition::All(all)
+            }
+            Facet::AgeBucket(i) => {
+                // Aged at least `bound`: created at most `bound` before `now`; aged below it:
+                // created after that.
+                let mut all = vec![ending(Ending::Open)];
+                all.extend(days(AGE_BUCKETS, *i).map(|(bound, below)| {
+                    let at = options.now - Duration::seconds(bound);
+                    Condition::Created(
+                        if below {
+                            Compare::Above
+                        } else {
+                            Compare::AtMost
+                        },
+                        at,
+                    )
+                }));
+                Condition::All(all)
+            }
+            Facet::Sla(class) => sla(*class, options),
+            Facet::SlaBreached => Condition::Any(vec![
+                sla(SlaClass::ClosedLate, options),
+                sla(SlaClass::OpenOverdue, options),
+            ]),
+        }
+    }
+}
+
+/// The bounds in seconds of bucket `i`: (bound, whether below it) for the lower bound (none for
+/// the first, which holds everything under its upper bound) and the upper one (none for the
+/// last).
+fn days(buckets: &[(i64, &str)], i: usize) -> impl Iterator<Item = (i64, bool)> {
+    let lower = i
+        .checked_sub(1)
+        .and_then(|before| buckets.get(before))
+        .map(|(days, _)| (days.saturating_mul(DAY), false));
+    let upper = buckets
+        .get(i)
+        .filter(|_| i + 1 < buckets.len())
+        .map(|(days, _)| (days.saturating_mul(DAY), true));
+    lower.into_iter().chain(upper)
+}
+
+/// Created in local month `m` (`YYYY-MM`) of the city's time zone.
+fn month(m: &str, options: &Options) -> Condition {
+    let first = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m").to_string() == m);
+    let Some(first) = first else {
+        return NOTHING;
+    };
+    let Some(next) = first.checked_add_months(chrono::Months::new(1)) else {
+        return NOTHING;
+    };
+    let start = |d| at_local(options.timezone, d, NaiveTime::MIN);
+    Condition::All(vec![
+        Condition::Created(Compare::AtLeast, start(first)),
+        Condition::Created(Compare::Below, start(next)),
+    ])
+}
+
+/// What [`sla_class`] tests: the target kept with the outcome, the channel when the city's own
+/// requests are left out, and the due date against `options.now` for the open ones.
+fn sla(class: SlaClass, options: &Options) -> Condition {
+    let own = || Condition::Channels(vec![Channel::SelfGenerated.as_str().to_owned()]);
+    let judged = |t: Target, more: Option<Condition>| {
+        let mut all = vec![target(t)];
+        if !options.include_self_generated {
+            all.push(Condition::Not(Box::new(own())));
+        }
+        all.extend(more);
+        Condition::All(all)
+    };
+    match class {
+        SlaClass::Duplicate => target(Target::Duplicate),
+        SlaClass::SelfGeneratedLeftOut if options.include_self_generated => NOTHING,
+        SlaClass::SelfGeneratedLeftOut => {
+            Condition::All(vec![outcomes(|_, t| t != Target::Duplicate), own()])
+        }
+        SlaClass::WithoutTarget => judged(Target::WithoutTarget, None),
+        SlaClass::ClosedWithoutTime => judged(Target::ClosedWithoutTime, None),
+        SlaClass::Met => judged(Target::Met, None),
+        SlaClass::ClosedLate => judged(Target::ClosedLate, None),
+        SlaClass::OpenOverdue => judged(
+            Target::Pending,
+            Some(Condition::Due(Compare::Below, options.now)),
+        ),
+        SlaClass::OpenOnTime => judged(
+            Target::Pending,
+            Some(Condition::Due(Compare::AtLeast, options.now)),
+        ),
+    }
+}
+
 /// A page of the requests behind a number, in the store's order (oldest key first), and how
 /// many there are in all.
 #[derive(Debug, Clone)]
@@ -316,9 +466,27 @@ pub struct Behind {
     pub requests: Vec<ServiceRequest>,
 }
 
-/// The requests of `options.filter`'s cohort that `facet` holds, `page` of them. Reads the whole
-/// cohort, as the summary does, keeping only the page.
+/// The requests of `options.filter`'s cohort that `facet` holds, `page` of them: the facet's
+/// [`condition`](Facet::condition) found, counted and paged by the store.
 pub async fn requests_behind(
+    store: &Store,
+    options: &Options,
+    facet: &Facet,
+    page: Page,
+) -> civic311_store::Result<Behind> {
+    let (total, requests) = store
+        .cohort_page(
+            &facet.narrow(&options.filter),
+            &facet.condition(options),
+            page,
+        )
+        .await?;
+    Ok(Behind { total, requests })
+}
+
+/// [`requests_behind`] from every request of the cohort, each tested by [`Facet::holds`]: the
+/// reference the tests hold the store's conditions to.
+pub async fn requests_behind_rows(
     store: &Store,
     options: &Options,
     facet: &Facet,

@@ -37,7 +37,8 @@ pub use follow_ups::Attachment;
 pub use intake::{Comment, CommentSaved, KeyRole, MAX_MEDIA_BYTES, TokenState, random_hex};
 pub use pool::{DatabaseUrl, Store};
 pub use requests::{
-    EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts, Upserted,
+    Compare, Condition, EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts,
+    Upserted,
 };
 pub use rollup::{OpenGroup, Rolled, RolledGroup, RollupQuery};
 pub use schema::SchemaStatus;

@@ -26,6 +26,59 @@ pub struct RequestFilter {
     pub area: Option<AreaRef>,
 }
 
+/// A test of a request's stored columns beyond what a [`RequestFilter`] selects: what one
+/// number of a summary counts (analytics' facets), so that the database itself finds that
+/// number's requests and pages through them ([`Store::cohort_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// Every one holds (true when there are none).
+    All(Vec<Condition>),
+    /// At least one holds (false when there are none).
+    Any(Vec<Condition>),
+    /// Does not hold. Meant for columns that are never empty (the channel): on an empty one
+    /// neither a test nor its negation holds.
+    Not(Box<Condition>),
+    /// A channel among these.
+    Channels(Vec<String>),
+    Service(String),
+    /// The department; `None`: without one.
+    Department(Option<String>),
+    /// A status state as stored (`open`, `in_progress`, `on_hold`, `closed`).
+    Status(String),
+    /// An [`Outcome::code`](civic311_domain::outcome::Outcome::code) among these.
+    Outcomes(Vec<i16>),
+    /// The close time kept with the outcome, in seconds (requests without one never hold).
+    CloseSeconds(Compare, i64),
+    Created(Compare, DateTime<Utc>),
+    /// The due date (requests without one never hold).
+    Due(Compare, DateTime<Utc>),
+    /// Placed in this area.
+    InArea {
+        layer: String,
+        area: String,
+    },
+}
+
+/// How a column compares with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    Below,
+    AtMost,
+    AtLeast,
+    Above,
+}
+
+impl Compare {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Compare::Below => " < ",
+            Compare::AtMost => " <= ",
+            Compare::AtLeast => " >= ",
+            Compare::Above => " > ",
+        }
+    }
+}
+
 /// A page of a listing, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -166,6 +219,19 @@ impl Store {
     /// walking every key. Read them with [`Store::export_keys`].
     pub async fn cohort_keys(&self, filter: &RequestFilter) -> Result<Vec<i64>> {
         dispatch!(self, read, cohort_keys(filter))
+    }
+
+    /// The requests `filter` selects that `condition` holds, `page` of them in key order
+    /// (lowest first, without requesters), and how many there are in all: found, counted and
+    /// paged by the database in one statement, so a page costs the cohort's index entries and
+    /// rows tested, not every request read and judged here.
+    pub async fn cohort_page(
+        &self,
+        filter: &RequestFilter,
+        condition: &Condition,
+        page: Page,
+    ) -> Result<(u64, Vec<ServiceRequest>)> {
+        dispatch!(self, read, cohort_page(filter, condition, page))
     }
 
     /// The requests stored under `keys` (a few thousand at a time), in key order, without

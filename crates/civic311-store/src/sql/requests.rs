@@ -8,7 +8,9 @@ use civic311_domain::{
 use sqlx::types::Json;
 use sqlx::{Database, QueryBuilder};
 
-use crate::requests::{EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, Upserted};
+use crate::requests::{
+    Condition, EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, Upserted,
+};
 use crate::rows::{EventRow, RequestEventRow, RequestRow, RequesterRow, ServiceRow};
 use crate::{Result, StoreError};
 
@@ -461,6 +463,109 @@ pub(crate) async fn export_keys(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, S
     let mut page = fetch_requests(&mut conn, q, false).await?;
     page.sort_unstable_by_key(|(key, _)| *key);
     Ok(page)
+}
+
+fn push_condition(q: &mut QueryBuilder<Db>, c: &Condition) {
+    match c {
+        Condition::All(all) => {
+            q.push("(1 = 1");
+            for c in all {
+                q.push(" AND ");
+                push_condition(q, c);
+            }
+            q.push(")");
+        }
+        Condition::Any(any) => {
+            q.push("(1 = 0");
+            for c in any {
+                q.push(" OR ");
+                push_condition(q, c);
+            }
+            q.push(")");
+        }
+        Condition::Not(c) => {
+            q.push("NOT ");
+            push_condition(q, c);
+        }
+        Condition::Channels(channels) => {
+            q.push("r.channel IN (''");
+            for c in channels {
+                q.push(", ").push_bind(c.clone());
+            }
+            q.push(")");
+        }
+        Condition::Service(code) => {
+            q.push("r.service_code = ").push_bind(code.clone());
+        }
+        Condition::Department(None) => {
+            q.push("r.department_code IS NULL");
+        }
+        Condition::Department(Some(d)) => {
+            q.push("r.department_code = ").push_bind(d.clone());
+        }
+        Condition::Status(state) => {
+            q.push("r.status = ").push_bind(state.clone());
+        }
+        Condition::Outcomes(codes) => {
+            q.push("r.outcome IN (-1");
+            for c in codes {
+                q.push(", ").push_bind(*c);
+            }
+            q.push(")");
+        }
+        Condition::CloseSeconds(cmp, seconds) => {
+            q.push("r.close_seconds").push(cmp.sql()).push_bind(*seconds);
+        }
+        Condition::Created(cmp, t) => {
+            q.push("r.created_at").push(cmp.sql()).push_bind(*t);
+        }
+        Condition::Due(cmp, t) => {
+            q.push("r.due_at").push(cmp.sql()).push_bind(*t);
+        }
+        Condition::InArea { layer, area } => {
+            q.push("EXISTS (SELECT 1 FROM request_areas x WHERE x.request_key = r.key AND x.layer_id = ")
+                .push_bind(layer.clone())
+                .push(" AND x.area_id = ")
+                .push_bind(area.clone())
+                .push(")");
+        }
+    }
+}
+
+pub(crate) async fn cohort_page(
+    pool: &Pool,
+    f: &RequestFilter,
+    c: &Condition,
+    page: Page,
+) -> Result<(u64, Vec<ServiceRequest>)> {
+    let found = |q: &mut QueryBuilder<Db>| {
+        q.push(" FROM service_requests r");
+        push_filter(q, f);
+        q.push(" AND ");
+        push_condition(q, c);
+    };
+    // The keys found first, then counted and sorted: ordered by key in the same statement,
+    // SQLite would walk the whole table in key order instead of taking the cohort's index.
+    let mut q = QueryBuilder::<Db>::new("WITH found AS MATERIALIZED (SELECT r.key");
+    found(&mut q);
+    q.push(") SELECT key, count(*) OVER () FROM found ORDER BY key LIMIT ")
+        .push_bind(i64::from(page.limit))
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
+    let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(pool).await?;
+    let total = match rows.first() {
+        Some(&(_, total)) => total,
+        // A page past the last: counted alone.
+        None if page.offset > 0 => {
+            let mut q = QueryBuilder::<Db>::new("SELECT count(*)");
+            found(&mut q);
+            q.build_query_scalar().fetch_one(pool).await?
+        }
+        None => 0,
+    };
+    let keys: Vec<i64> = rows.into_iter().map(|(key, _)| key).collect();
+    let requests = export_keys(pool, &keys).await?.into_iter().map(|(_, r)| r).collect();
+    Ok((u64::try_from(total).unwrap_or_default(), requests))
 }
 
 pub(crate) async fn duplicate_candidates(
