@@ -365,8 +365,13 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
         q.push(")");
     }
     push_service_codes(q, &f.service_codes);
+    // An area's requests are found through its own index of creation times (below). SQLite,
+    // which keeps no statistics, would rather take the city's status or creation-time index
+    // and test each request of it for the area (4x the work for a neighborhood's closed
+    // requests of a year); a unary `+` keeps it off those two.
+    let city = if f.area.is_some() && !POSTGRES { " AND +r." } else { " AND r." };
     if !f.states.is_empty() {
-        q.push(" AND r.status IN (");
+        q.push(city).push("status IN (");
         let mut list = q.separated(", ");
         for s in &f.states {
             list.push_bind(*s);
@@ -377,10 +382,10 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
         q.push(" AND r.department_code = ").push_bind(d.as_str().to_owned());
     }
     if let Some(t) = f.created_from {
-        q.push(" AND r.created_at >= ").push_bind(t);
+        q.push(city).push("created_at >= ").push_bind(t);
     }
     if let Some(t) = f.created_before {
-        q.push(" AND r.created_at < ").push_bind(t);
+        q.push(city).push("created_at < ").push_bind(t);
     }
     if let Some(t) = f.updated_after {
         q.push(" AND r.updated_at > ").push_bind(t);
