@@ -6,7 +6,9 @@
 //! time-to-close and aging bucket, each SLA class), with and without the city's own requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod common;
+
+use common::{load_kansas_city, load_new_york};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -18,10 +20,6 @@ use civic311_domain::{
 };
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{TestDb, both_backends};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -140,11 +138,7 @@ both_backends!(kansas_city_lists_agree, new_york_lists_agree);
 /// created exactly at a bucket's or a month's bound), no due dates.
 async fn kansas_city_lists_agree(db: &TestDb) {
     let store = &db.store;
-    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
-    civic311_import::kansas_city::import_file(store, &sample)
-        .await
-        .unwrap();
-    let tz: Tz = "America/Chicago".parse().unwrap();
+    let tz = load_kansas_city(store).await;
     let now = utc("2021-06-01T05:00:00Z");
     let year = RequestFilter {
         created_from: Some(local(tz, 2019, 1)),
@@ -247,20 +241,7 @@ async fn kansas_city_lists_agree(db: &TestDb) {
 /// New York: times to the second, due dates (every SLA verdict), several layouts.
 async fn new_york_lists_agree(db: &TestDb) {
     let store = &db.store;
-    for (mapping, file) in [
-        ("nyc-2010s.toml", "nyc311_2018-01_53col_sample.csv"),
-        ("nyc-2010s.toml", "nyc311_2013-12-25_52col_sample.csv"),
-        ("nyc-current.toml", "nyc311_2022-05_41col_sample.csv"),
-        ("nyc-current.toml", "nyc311_2023-02-28_46col_sample.csv"),
-    ] {
-        let mapping = std::fs::read_to_string(root().join("mappings").join(mapping)).unwrap();
-        let mapping = civic311_import::mapping::Mapping::from_toml(&mapping).unwrap();
-        let sample = root().join("testdata/new-york").join(file);
-        civic311_import::csv_import::import_file(store, &sample, mapping)
-            .await
-            .unwrap();
-    }
-    let tz: Tz = "America/New_York".parse().unwrap();
+    let tz = load_new_york(store).await;
     let everything = RequestFilter::default();
     let mut held = agree(store, tz, everything, utc("2023-03-01T00:00:00Z")).await;
     // January 2018 judged on February 1st: its open requests were not due yet.

@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod common;
+
+use common::{load_kansas_city, load_new_york, root};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -18,10 +20,6 @@ use civic311_domain::{
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{Backend, TestDb, both_backends};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -268,15 +266,6 @@ both_backends!(
     writers_at_once_keep_the_rollups
 );
 
-/// Imports the Kansas City sample; returns the city's time zone.
-async fn load_kansas_city(store: &Store) -> Tz {
-    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
-    civic311_import::kansas_city::import_file(store, &sample)
-        .await
-        .unwrap();
-    "America/Chicago".parse().unwrap()
-}
-
 async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     let store = &db.store;
     // Into an empty store: a bulk load, the roll-ups built at its end.
@@ -513,21 +502,8 @@ async fn run_raw(db: &TestDb, statements: &[&str]) {
 
 async fn new_york_rolled_up_as_counted(db: &TestDb) {
     let store = &db.store;
-    let tz: Tz = "America/New_York".parse().unwrap();
     // The first file is a bulk load, the others go through the triggers.
-    for (mapping, file) in [
-        ("nyc-2010s.toml", "nyc311_2018-01_53col_sample.csv"),
-        ("nyc-2010s.toml", "nyc311_2013-12-25_52col_sample.csv"),
-        ("nyc-current.toml", "nyc311_2022-05_41col_sample.csv"),
-        ("nyc-current.toml", "nyc311_2023-02-28_46col_sample.csv"),
-    ] {
-        let mapping = std::fs::read_to_string(root().join("mappings").join(mapping)).unwrap();
-        let mapping = civic311_import::mapping::Mapping::from_toml(&mapping).unwrap();
-        let sample = root().join("testdata/new-york").join(file);
-        civic311_import::csv_import::import_file(store, &sample, mapping)
-            .await
-            .unwrap();
-    }
+    let tz = load_new_york(store).await;
     // Times to the second: quantiles fall in bins of many times, read from the requests.
     for now in ["2023-03-01T00:00:00Z", "2018-02-01T00:00:00Z"] {
         every_shape(store, tz, "2018", utc(now)).await;

@@ -1,0 +1,39 @@
+//! The real samples the analytics tests load.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use civic311_store::Store;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Imports the Kansas City sample; returns the city's time zone.
+pub async fn load_kansas_city(store: &Store) -> Tz {
+    let sample = root().join("testdata/kansas-city/kc311_sample.csv");
+    civic311_import::kansas_city::import_file(store, &sample)
+        .await
+        .unwrap();
+    "America/Chicago".parse().unwrap()
+}
+
+/// Imports the four New York samples of three layouts, the first into an empty store (a bulk
+/// load), the others through the triggers; returns the city's time zone.
+pub async fn load_new_york(store: &Store) -> Tz {
+    for (mapping, file) in [
+        ("nyc-2010s.toml", "nyc311_2018-01_53col_sample.csv"),
+        ("nyc-2010s.toml", "nyc311_2013-12-25_52col_sample.csv"),
+        ("nyc-current.toml", "nyc311_2022-05_41col_sample.csv"),
+        ("nyc-current.toml", "nyc311_2023-02-28_46col_sample.csv"),
+    ] {
+        let mapping = std::fs::read_to_string(root().join("mappings").join(mapping)).unwrap();
+        let mapping = civic311_import::mapping::Mapping::from_toml(&mapping).unwrap();
+        let sample = root().join("testdata/new-york").join(file);
+        civic311_import::csv_import::import_file(store, &sample, mapping)
+            .await
+            .unwrap();
+    }
+    "America/New_York".parse().unwrap()
+}
