@@ -472,18 +472,13 @@ pub(crate) async fn export_keys(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, S
 
 fn push_condition(q: &mut QueryBuilder<Db>, c: &Condition) {
     match c {
-        Condition::All(all) => {
-            q.push("(1 = 1");
-            for c in all {
-                q.push(" AND ");
-                push_condition(q, c);
-            }
-            q.push(")");
-        }
-        Condition::Any(any) => {
-            q.push("(1 = 0");
-            for c in any {
-                q.push(" OR ");
+        Condition::All(list) | Condition::Any(list) => {
+            // An empty `All` holds, an empty `Any` does not.
+            let (none, join) =
+                if matches!(c, Condition::All(_)) { ("(1 = 1", " AND ") } else { ("(1 = 0", " OR ") };
+            q.push(none);
+            for c in list {
+                q.push(join);
                 push_condition(q, c);
             }
             q.push(")");
