@@ -273,7 +273,8 @@ const CLOSED_STATES: [&str; 1] = ["closed"];
 impl Facet {
     /// `filter` narrowed to rows this facet can hold, so that the store reads fewer of them
     /// (the open requests through the status index, say). Never narrower than the facet:
-    /// [`Facet::holds`] still decides.
+    /// [`Facet::holds`] still decides. Not by status for an area: its index keeps each
+    /// request's outcome, which tells open from closed without reading the request.
     pub fn narrow(&self, filter: &RequestFilter) -> RequestFilter {
         let mut f = filter.clone();
         let states: &[&'static str] = match self {
@@ -292,7 +293,7 @@ impl Facet {
             },
             _ => &[],
         };
-        if !states.is_empty() && f.states.is_empty() {
+        if !states.is_empty() && f.states.is_empty() && f.area.is_none() {
             f.states = states.to_vec();
         }
         match self {

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{load_kansas_city, load_new_york};
+use common::{load_kansas_city, load_new_york, migration_of, root, run_raw};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -16,7 +16,8 @@ use civic311_analytics::{
     Facet, Options, SlaClass, Summary, requests_behind, requests_behind_rows, summarize_rows,
 };
 use civic311_domain::{
-    Actor, AreaRef, Channel, Location, NewServiceRequest, Priority, ServiceRequest,
+    Actor, AreaRef, Channel, ClosureReason, LayerId, Location, NewServiceRequest, Priority,
+    ServiceRequest, ServiceRequestId, Status,
 };
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{TestDb, both_backends};
@@ -132,6 +133,44 @@ async fn agree(store: &Store, tz: Tz, filter: RequestFilter, now: DateTime<Utc>)
     held
 }
 
+/// [`agree`] for the facets an area's index answers alone (outcomes, ages, months), one page
+/// each, the city's own requests included; returns how many requests they held in all.
+async fn outcomes_agree(store: &Store, tz: Tz, filter: RequestFilter, now: DateTime<Utc>) -> u64 {
+    let options = Options {
+        filter,
+        now,
+        timezone: tz,
+        include_self_generated: true,
+    };
+    let summary = summarize_rows(store, &options).await.unwrap();
+    let mut held = 0;
+    for facet in facets_of(&summary) {
+        if !matches!(
+            facet,
+            Facet::Open
+                | Facet::Closed
+                | Facet::ClosedWithoutTime
+                | Facet::Duplicates
+                | Facet::AgeBucket(_)
+                | Facet::Month(_)
+        ) {
+            continue;
+        }
+        let all = Page {
+            limit: 100_000,
+            offset: 0,
+        };
+        let reference = requests_behind_rows(store, &options, &facet, all)
+            .await
+            .unwrap();
+        let found = requests_behind(store, &options, &facet, all).await.unwrap();
+        assert_eq!(found.total, reference.total, "{facet}");
+        assert_eq!(ids(&found.requests), ids(&reference.requests), "{facet}");
+        held += found.total;
+    }
+    held
+}
+
 both_backends!(kansas_city_lists_agree, new_york_lists_agree);
 
 /// Kansas City: areas from the source rows (neighborhoods), dates without times (many requests
@@ -232,10 +271,176 @@ async fn kansas_city_lists_agree(db: &TestDb) {
     agree(store, tz, ragged, now).await;
     // Judged on a day the open requests' ages fall right on the buckets' bounds (midnights).
     let all_time = RequestFilter {
-        area: Some(hood),
+        area: Some(hood.clone()),
         ..Default::default()
     };
     agree(store, tz, all_time, local(tz, 2019, 12)).await;
+
+    // An area's closed or open requests are found from what its index keeps of them (their
+    // outcome): worked through the store, open requests of a neighborhood are closed and closed
+    // ones reopened, and its lists follow them.
+    let open_now = RequestFilter {
+        states: vec!["open", "in_progress", "on_hold"],
+        ..year.clone()
+    };
+    let worked_hood = store
+        .requests(
+            &open_now,
+            Page {
+                limit: 500,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find_map(|r| r.location.areas.into_iter().find(|a| a.layer == hood.layer))
+        .unwrap();
+    let hood_all = RequestFilter {
+        area: Some(worked_hood),
+        ..Default::default()
+    };
+    let some = |states: Vec<&'static str>, limit| {
+        let filter = RequestFilter {
+            states,
+            ..hood_all.clone()
+        };
+        async move {
+            store
+                .requests(&filter, Page { limit, offset: 0 })
+                .await
+                .unwrap()
+        }
+    };
+    let mut worked = some(vec!["open", "in_progress", "on_hold"], 4).await;
+    worked.extend(some(vec!["closed"], 3).await);
+    assert!(worked.iter().any(|r| r.status.is_closed()), "{worked:?}");
+    assert!(worked.iter().any(|r| !r.status.is_closed()), "{worked:?}");
+    for r in &worked {
+        let staff = Actor::Staff("crew".into());
+        store
+            .update_request(&r.id, None, move |q| {
+                Ok(vec![if q.status.is_closed() {
+                    q.reopen("not fixed", staff, now)?
+                } else {
+                    q.change_status(Status::Closed(ClosureReason::Resolved), staff, now)?
+                }])
+            })
+            .await
+            .unwrap();
+    }
+    let closed_after = closed_in(store, tz, &hood_all, now).await;
+    for r in &worked {
+        // Closed now: closed with a time; reopened: not closed.
+        assert_eq!(
+            closed_after.contains(&r.id),
+            !r.status.is_closed(),
+            "{} was {:?}",
+            r.id,
+            r.status
+        );
+    }
+    assert!(outcomes_agree(store, tz, hood_all.clone(), now).await > 0);
+
+    // A store written before the areas kept outcomes: the migration copies them.
+    let migration = migration_of(db, "20261207090000_area_outcomes.sql");
+    let code: String = migration
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let backfill = code
+        .split(';')
+        .map(str::trim)
+        .find(|s| s.starts_with("UPDATE request_areas"))
+        .unwrap();
+    run_raw(db, &["UPDATE request_areas SET outcome = NULL", backfill]).await;
+    assert_eq!(closed_in(store, tz, &hood_all, now).await, closed_after);
+    // A store written before outcomes were kept: computed when it is opened, they reach the
+    // areas too.
+    run_raw(
+        db,
+        &["UPDATE service_requests SET outcome = NULL, close_seconds = NULL, close_bin = NULL"],
+    )
+    .await;
+    assert!(closed_in(store, tz, &hood_all, now).await.is_empty());
+    let reopened = Store::open(&db.url).await.unwrap();
+    assert_eq!(closed_in(&reopened, tz, &hood_all, now).await, closed_after);
+    assert!(outcomes_agree(&reopened, tz, hood_all.clone(), now).await > 0);
+    reopened.close().await;
+
+    // A layer loaded after the requests: they are placed in its areas with their outcomes.
+    let (hoods, _) = civic311_import::areas::read_geojson_file(
+        &root().join("testdata/kansas-city/neighborhoods.geojson"),
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )
+    .unwrap();
+    let by_point = LayerId::parse("kc-hoods-by-point").unwrap();
+    store
+        .upsert_areas(
+            &by_point,
+            "Kansas City neighborhoods, placed by point",
+            &hoods,
+        )
+        .await
+        .unwrap();
+    let index = store.area_index().await.unwrap();
+    assert!(
+        store
+            .place_stored_requests(&by_point, &index)
+            .await
+            .unwrap()
+            > 100
+    );
+    let summary = summarize_rows(
+        store,
+        &Options {
+            filter: year.clone(),
+            now,
+            timezone: tz,
+            include_self_generated: true,
+        },
+    )
+    .await
+    .unwrap();
+    let (area, _) = summary.volume.by_area[by_point.as_str()]
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .unwrap();
+    let placed = RequestFilter {
+        area: Some(AreaRef {
+            layer: by_point.clone(),
+            area: civic311_domain::AreaId::parse(area).unwrap(),
+        }),
+        ..year.clone()
+    };
+    assert!(!closed_in(store, tz, &placed, now).await.is_empty());
+    assert!(outcomes_agree(store, tz, placed, now).await > 0);
+}
+
+/// The ids of the requests behind the number of closed requests of `filter`.
+async fn closed_in(
+    store: &Store,
+    tz: Tz,
+    filter: &RequestFilter,
+    now: DateTime<Utc>,
+) -> Vec<ServiceRequestId> {
+    let options = Options {
+        filter: filter.clone(),
+        now,
+        timezone: tz,
+        include_self_generated: true,
+    };
+    let page = Page {
+        limit: 100_000,
+        offset: 0,
+    };
+    let found = requests_behind(store, &options, &Facet::Closed, page)
+        .await
+        .unwrap();
+    found.requests.into_iter().map(|r| r.id).collect()
 }
 
 /// New York: times to the second, due dates (every SLA verdict), several layouts.

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 mod common;
 
-use common::{load_kansas_city, load_new_york, root};
+use common::{load_kansas_city, load_new_york, migration_of, root, run_raw};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -18,7 +18,7 @@ use civic311_domain::{
     Status,
 };
 use civic311_store::{Page, RequestFilter, Store};
-use civic311_testkit::{Backend, TestDb, both_backends};
+use civic311_testkit::{TestDb, both_backends};
 use serde_json::Value;
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -456,48 +456,6 @@ async fn forget_area_rollups_and_backfill(db: &TestDb) {
     ];
     statements.extend(backfill);
     run_raw(db, &statements).await;
-}
-
-/// The text of migration `file` of the test's backend.
-fn migration_of(db: &TestDb, file: &str) -> String {
-    let dir = match db.backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    std::fs::read_to_string(
-        root()
-            .join("crates/civic311-store/migrations")
-            .join(dir)
-            .join(file),
-    )
-    .unwrap()
-}
-
-async fn run_raw(db: &TestDb, statements: &[&str]) {
-    match db.backend {
-        Backend::Sqlite => {
-            use sqlx::Connection;
-            let mut c = sqlx::SqliteConnection::connect(db.url.expose())
-                .await
-                .unwrap();
-            for s in statements {
-                sqlx::query(sqlx::AssertSqlSafe(*s))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-            }
-        }
-        Backend::Postgres => {
-            use sqlx::Connection;
-            let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
-            for s in statements {
-                sqlx::query(sqlx::AssertSqlSafe(*s))
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
-            }
-        }
-    }
 }
 
 async fn new_york_rolled_up_as_counted(db: &TestDb) {

@@ -6,6 +6,10 @@ use civic311_domain::{AreaId, AreaIndex, LayerId};
 use crate::pool::dispatch;
 use crate::{Result, Store};
 
+/// A stored request placed in an area of a layer loaded after it: (its key, the area, its
+/// creation time and outcome code, which the areas keep beside it).
+pub(crate) type Placement = (i64, String, DateTime<Utc>, Option<i16>);
+
 /// One area of a layer, with its GeoJSON geometry (WGS84) when known.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Area {
@@ -58,15 +62,15 @@ impl Store {
                 return Ok(placed_total);
             };
             after = last;
-            let placed: Vec<(i64, String, DateTime<Utc>)> = page
+            let placed: Vec<Placement> = page
                 .iter()
-                .filter_map(|&(key, lat, long, created_at)| {
+                .filter_map(|&(key, lat, long, created_at, outcome)| {
                     let point = civic311_domain::LatLong::new(lat, long).ok()?;
                     let hit = index
                         .locate(point)
                         .into_iter()
                         .find(|a| &a.layer == layer)?;
-                    Some((key, hit.area.to_string(), created_at))
+                    Some((key, hit.area.to_string(), created_at, outcome))
                 })
                 .collect();
             if !placed.is_empty() {

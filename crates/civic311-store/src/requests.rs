@@ -68,6 +68,52 @@ pub enum Compare {
     Above,
 }
 
+impl Condition {
+    /// Whether it tests only what an area keeps beside each of its requests (the creation time
+    /// and the outcome code), so that an area's requests that hold are found in the area's
+    /// index alone.
+    pub(crate) fn kept_with_areas(&self) -> bool {
+        match self {
+            Condition::All(list) | Condition::Any(list) => {
+                list.iter().all(Condition::kept_with_areas)
+            }
+            Condition::Not(c) => c.kept_with_areas(),
+            Condition::Outcomes(_) | Condition::Created(..) => true,
+            Condition::Channels(_)
+            | Condition::Service(_)
+            | Condition::Department(_)
+            | Condition::Status(_)
+            | Condition::CloseSeconds(..)
+            | Condition::Due(..)
+            | Condition::InArea { .. } => false,
+        }
+    }
+}
+
+impl RequestFilter {
+    /// The area when the filter selects an area's requests of a period and nothing else.
+    pub(crate) fn area_alone(&self) -> Option<&AreaRef> {
+        let RequestFilter {
+            ids,
+            service_codes,
+            states,
+            department,
+            created_from: _,
+            created_before: _,
+            updated_after,
+            updated_before,
+            area,
+        } = self;
+        let alone = ids.is_empty()
+            && service_codes.is_empty()
+            && states.is_empty()
+            && department.is_none()
+            && updated_after.is_none()
+            && updated_before.is_none();
+        area.as_ref().filter(|_| alone)
+    }
+}
+
 impl Compare {
     pub(crate) fn sql(self) -> &'static str {
         match self {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use civic311_store::Store;
+use civic311_testkit::{Backend, TestDb};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,4 +37,46 @@ pub async fn load_new_york(store: &Store) -> Tz {
             .unwrap();
     }
     "America/New_York".parse().unwrap()
+}
+
+/// The text of migration `file` of the test's backend.
+pub fn migration_of(db: &TestDb, file: &str) -> String {
+    let dir = match db.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    std::fs::read_to_string(
+        root()
+            .join("crates/civic311-store/migrations")
+            .join(dir)
+            .join(file),
+    )
+    .unwrap()
+}
+
+pub async fn run_raw(db: &TestDb, statements: &[&str]) {
+    match db.backend {
+        Backend::Sqlite => {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(db.url.expose())
+                .await
+                .unwrap();
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(db.url.expose()).await.unwrap();
+            for s in statements {
+                sqlx::query(sqlx::AssertSqlSafe(*s))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 }

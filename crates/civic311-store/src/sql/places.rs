@@ -2,7 +2,7 @@
 
 use civic311_domain::InformationalContact;
 
-use crate::areas::Area;
+use crate::areas::{Area, Placement};
 
 pub(crate) async fn upsert_areas(pool: &Pool, layer: &str, name: &str, areas: &[Area]) -> Result<()> {
     let mut tx = begin_write(pool).await?;
@@ -100,16 +100,16 @@ pub(crate) async fn layers_in_use(pool: &Pool) -> Result<Vec<String>> {
     .await?)
 }
 
-// Stored requests with a point and no area in `layer`: (key, lat, long, created_at), by key,
-// after `after`.
+// Stored requests with a point and no area in `layer`: (key, lat, long, created_at, outcome),
+// by key, after `after`.
 pub(crate) async fn unplaced(
     pool: &Pool,
     layer: &str,
     after: i64,
     limit: u32,
-) -> Result<Vec<(i64, f64, f64, DateTime<Utc>)>> {
+) -> Result<Vec<(i64, f64, f64, DateTime<Utc>, Option<i16>)>> {
     Ok(sqlx::query_as(
-        "SELECT r.key, r.lat, r.long, r.created_at FROM service_requests r WHERE r.lat IS NOT NULL AND r.key > $1 \
+        "SELECT r.key, r.lat, r.long, r.created_at, r.outcome FROM service_requests r WHERE r.lat IS NOT NULL AND r.key > $1 \
          AND NOT EXISTS (SELECT 1 FROM request_areas a WHERE a.request_key = r.key AND a.layer_id = $2) \
          ORDER BY r.key LIMIT $3",
     )
@@ -123,14 +123,15 @@ pub(crate) async fn unplaced(
 pub(crate) async fn add_request_areas(
     pool: &Pool,
     layer: &str,
-    placed: &[(i64, String, DateTime<Utc>)],
+    placed: &[Placement],
 ) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     for chunk in placed.chunks(ROWS_PER_INSERT / 4) {
-        let mut q =
-            QueryBuilder::<Db>::new("INSERT INTO request_areas (request_key, layer_id, area_id, created_at) ");
-        q.push_values(chunk, |mut row, (key, area, created_at)| {
-            row.push_bind(*key).push_bind(layer).push_bind(area.as_str()).push_bind(*created_at);
+        let mut q = QueryBuilder::<Db>::new(
+            "INSERT INTO request_areas (request_key, layer_id, area_id, created_at, outcome) ",
+        );
+        q.push_values(chunk, |mut row, (key, area, created_at, outcome)| {
+            row.push_bind(*key).push_bind(layer).push_bind(area.as_str()).push_bind(*created_at).push_bind(*outcome);
         });
         q.push(" ON CONFLICT (request_key, layer_id) DO NOTHING");
         q.build().execute(&mut *tx).await?;
