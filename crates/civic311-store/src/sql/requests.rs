@@ -586,13 +586,26 @@ pub(crate) async fn cohort_page(
             push_condition(q, c, "r");
         }
     };
-    // The keys found first, then counted and sorted: ordered by key in the same statement,
-    // SQLite would walk the whole table in key order instead of taking the cohort's index.
-    let mut q = QueryBuilder::<Db>::new("WITH found AS MATERIALIZED (SELECT ");
-    q.push(if in_area.is_some() { "fa.request_key" } else { "r.key" }).push(" AS key");
-    found(&mut q);
-    q.push(") SELECT key, count(*) OVER () FROM found ORDER BY key LIMIT ")
-        .push_bind(i64::from(page.limit))
+    let mut q = if in_area.is_some() {
+        // From the area's index: the page's keys kept by a sort of the page's size, and the
+        // count a scan of the index on its own (half the time of counting with a window,
+        // which sorts every key).
+        let mut q = QueryBuilder::<Db>::new("SELECT fa.request_key, (SELECT count(*)");
+        found(&mut q);
+        q.push(")");
+        found(&mut q);
+        q.push(" ORDER BY fa.request_key LIMIT ");
+        q
+    } else {
+        // The keys found first, then counted and sorted: ordered by key in the same
+        // statement, SQLite would walk the whole table in key order instead of taking the
+        // cohort's index.
+        let mut q = QueryBuilder::<Db>::new("WITH found AS MATERIALIZED (SELECT r.key");
+        found(&mut q);
+        q.push(") SELECT key, count(*) OVER () FROM found ORDER BY key LIMIT ");
+        q
+    };
+    q.push_bind(i64::from(page.limit))
         .push(" OFFSET ")
         .push_bind(i64::try_from(page.offset).unwrap_or(i64::MAX));
     let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(pool).await?;
