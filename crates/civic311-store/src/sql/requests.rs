@@ -589,12 +589,13 @@ pub(crate) async fn cohort_page(
     let mut q = if in_area.is_some() {
         // From the area's index: the page's keys kept by a sort of the page's size, and the
         // count a scan of the index on its own (half the time of counting with a window,
-        // which sorts every key).
+        // which sorts every key). Sorted by `key + 0`, not by the key's own index:
+        // PostgreSQL walked the whole table in key order for the first 50 (1.8 s at 10M).
         let mut q = QueryBuilder::<Db>::new("SELECT fa.request_key, (SELECT count(*)");
         found(&mut q);
         q.push(")");
         found(&mut q);
-        q.push(" ORDER BY fa.request_key LIMIT ");
+        q.push(" ORDER BY fa.request_key + 0 LIMIT ");
         q
     } else {
         // The keys found first, then counted and sorted: ordered by key in the same
