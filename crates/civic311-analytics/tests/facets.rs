@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{load_kansas_city, load_new_york, migration_of, root, run_raw};
+use common::{areas_backfill, load_kansas_city, load_new_york, root, run_raw};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -343,18 +343,8 @@ async fn kansas_city_lists_agree(db: &TestDb) {
     assert!(outcomes_agree(store, tz, hood_all.clone(), now).await > 0);
 
     // A store written before the areas kept outcomes: the migration copies them.
-    let migration = migration_of(db, "20261207090000_area_outcomes.sql");
-    let code: String = migration
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let backfill = code
-        .split(';')
-        .map(str::trim)
-        .find(|s| s.starts_with("UPDATE request_areas"))
-        .unwrap();
-    run_raw(db, &["UPDATE request_areas SET outcome = NULL", backfill]).await;
+    let backfill = areas_backfill(db, "20261207090000_area_outcomes.sql");
+    run_raw(db, &["UPDATE request_areas SET outcome = NULL", &backfill]).await;
     assert_eq!(closed_in(store, tz, &hood_all, now).await, closed_after);
     // A store written before outcomes were kept: computed when it is opened, they reach the
     // areas too.

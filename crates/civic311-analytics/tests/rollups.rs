@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 mod common;
 
-use common::{load_kansas_city, load_new_york, migration_of, root, run_raw};
+use common::{areas_backfill, load_kansas_city, load_new_york, migration_of, root, run_raw};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -417,20 +417,10 @@ async fn forget_outcomes(db: &TestDb) {
 /// Empties the areas' copy of the creation times, as a store of an earlier version has them,
 /// then runs the migration's backfill (20261205090000_area_times.sql) of this backend.
 async fn forget_area_times_and_backfill(db: &TestDb) {
-    let migration = migration_of(db, "20261205090000_area_times.sql");
-    let code: String = migration
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let backfill = code
-        .split(';')
-        .map(str::trim)
-        .find(|s| s.starts_with("UPDATE request_areas"))
-        .unwrap();
+    let backfill = areas_backfill(db, "20261205090000_area_times.sql");
     run_raw(
         db,
-        &["UPDATE request_areas SET created_at = NULL", backfill],
+        &["UPDATE request_areas SET created_at = NULL", &backfill],
     )
     .await;
 }

@@ -54,6 +54,21 @@ pub fn migration_of(db: &TestDb, file: &str) -> String {
     .unwrap()
 }
 
+/// The statement of migration `file` (this backend's) that copies a column of the requests
+/// into their areas: `UPDATE request_areas ...`, comments left out.
+pub fn areas_backfill(db: &TestDb, file: &str) -> String {
+    let code: String = migration_of(db, file)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(';')
+        .map(str::trim)
+        .find(|s| s.starts_with("UPDATE request_areas"))
+        .unwrap()
+        .to_owned()
+}
+
 pub async fn run_raw(db: &TestDb, statements: &[&str]) {
     match db.backend {
         Backend::Sqlite => {
