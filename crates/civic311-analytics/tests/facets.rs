@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{areas_backfill, load_kansas_city, load_new_york, root, run_raw};
+use common::{areas_backfill, load_kansas_city, load_new_york, place_by_point, run_raw};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -16,8 +16,8 @@ use civic311_analytics::{
     Facet, Options, SlaClass, Summary, requests_behind, requests_behind_rows, summarize_rows,
 };
 use civic311_domain::{
-    Actor, AreaRef, Channel, ClosureReason, LayerId, Location, NewServiceRequest, Priority,
-    ServiceRequest, ServiceRequestId, Status,
+    Actor, AreaRef, Channel, ClosureReason, Location, NewServiceRequest, Priority, ServiceRequest,
+    ServiceRequestId, Status,
 };
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{TestDb, both_backends};
@@ -360,30 +360,8 @@ async fn kansas_city_lists_agree(db: &TestDb) {
     reopened.close().await;
 
     // A layer loaded after the requests: they are placed in its areas with their outcomes.
-    let (hoods, _) = civic311_import::areas::read_geojson_file(
-        &root().join("testdata/kansas-city/neighborhoods.geojson"),
-        "nbhid",
-        Some("nbhname"),
-        &["0"],
-    )
-    .unwrap();
-    let by_point = LayerId::parse("kc-hoods-by-point").unwrap();
-    store
-        .upsert_areas(
-            &by_point,
-            "Kansas City neighborhoods, placed by point",
-            &hoods,
-        )
-        .await
-        .unwrap();
-    let index = store.area_index().await.unwrap();
-    assert!(
-        store
-            .place_stored_requests(&by_point, &index)
-            .await
-            .unwrap()
-            > 100
-    );
+    let (by_point, placed) = place_by_point(store).await;
+    assert!(placed > 100, "{placed} requests placed by point");
     let summary = summarize_rows(
         store,
         &Options {

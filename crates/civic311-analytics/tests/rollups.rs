@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 mod common;
 
-use common::{areas_backfill, load_kansas_city, load_new_york, migration_of, root, run_raw};
+use common::{
+    areas_backfill, load_kansas_city, load_new_york, migration_of, place_by_point, run_raw,
+};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -271,27 +273,7 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     // Into an empty store: a bulk load, the roll-ups built at its end.
     let tz = load_kansas_city(store).await;
     // A layer loaded after the requests: they are placed in it by their points.
-    let (hoods, _) = civic311_import::areas::read_geojson_file(
-        &root().join("testdata/kansas-city/neighborhoods.geojson"),
-        "nbhid",
-        Some("nbhname"),
-        &["0"],
-    )
-    .unwrap();
-    let by_point = civic311_domain::LayerId::parse("kc-hoods-by-point").unwrap();
-    store
-        .upsert_areas(
-            &by_point,
-            "Kansas City neighborhoods, placed by point",
-            &hoods,
-        )
-        .await
-        .unwrap();
-    let index = store.area_index().await.unwrap();
-    let placed = store
-        .place_stored_requests(&by_point, &index)
-        .await
-        .unwrap();
+    let (_, placed) = place_by_point(store).await;
     assert!(placed > 100, "{placed} requests placed by point");
     let now = utc("2021-06-01T00:00:00Z");
     // Neighborhoods and council districts named by the source rows, and the layer by point.

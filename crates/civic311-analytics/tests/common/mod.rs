@@ -39,6 +39,34 @@ pub async fn load_new_york(store: &Store) -> Tz {
     "America/New_York".parse().unwrap()
 }
 
+/// Loads the real Kansas City neighborhoods again as a layer of their own, `kc-hoods-by-point`,
+/// after the requests, and places the stored requests in it by their points; returns the layer
+/// and how many were placed.
+pub async fn place_by_point(store: &Store) -> (civic311_domain::LayerId, u64) {
+    let (hoods, _) = civic311_import::areas::read_geojson_file(
+        &root().join("testdata/kansas-city/neighborhoods.geojson"),
+        "nbhid",
+        Some("nbhname"),
+        &["0"],
+    )
+    .unwrap();
+    let by_point = civic311_domain::LayerId::parse("kc-hoods-by-point").unwrap();
+    store
+        .upsert_areas(
+            &by_point,
+            "Kansas City neighborhoods, placed by point",
+            &hoods,
+        )
+        .await
+        .unwrap();
+    let index = store.area_index().await.unwrap();
+    let placed = store
+        .place_stored_requests(&by_point, &index)
+        .await
+        .unwrap();
+    (by_point, placed)
+}
+
 /// The text of migration `file` of the test's backend.
 pub fn migration_of(db: &TestDb, file: &str) -> String {
     let dir = match db.backend {

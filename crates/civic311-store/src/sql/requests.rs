@@ -147,17 +147,17 @@ async fn insert_event_rows(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> R
 
 // With the request's creation time and outcome code (an area's requests of a period, and those
 // of an outcome, come from its index).
-async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef, &ServiceRequest)]) -> Result<()> {
+async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef, DateTime<Utc>, i16)]) -> Result<()> {
     for chunk in items.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO request_areas (request_key, layer_id, area_id, created_at, outcome) ",
         );
-        q.push_values(chunk, |mut row, (key, a, r)| {
+        q.push_values(chunk, |mut row, (key, a, created_at, outcome)| {
             row.push_bind(*key)
                 .push_bind(a.layer.as_str())
                 .push_bind(a.area.as_str())
-                .push_bind(r.created_at)
-                .push_bind(Outcome::of(r).code());
+                .push_bind(*created_at)
+                .push_bind(*outcome);
         });
         q.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *conn).await?;
     }
@@ -188,7 +188,14 @@ async fn insert_requesters(conn: &mut Conn, items: &[(i64, &Requester)]) -> Resu
 
 // Writes the areas, requester and events of requests whose rows exist under `key`.
 async fn insert_parts(conn: &mut Conn, saved: &[(i64, &ServiceRequest, &[RequestEvent])]) -> Result<()> {
-    let areas: Vec<_> = saved.iter().flat_map(|(k, r, _)| r.location.areas.iter().map(move |a| (*k, a, *r))).collect();
+    let areas: Vec<_> = saved
+        .iter()
+        .flat_map(|(k, r, _)| {
+            // Once per request, not per area.
+            let outcome = Outcome::of(r).code();
+            r.location.areas.iter().map(move |a| (*k, a, r.created_at, outcome))
+        })
+        .collect();
     insert_areas(conn, &areas).await?;
     let people: Vec<_> =
         saved.iter().filter_map(|(k, r, _)| r.requester.as_ref().map(|p| (*k, p))).collect();
