@@ -15,6 +15,6 @@ mod rolled;
 pub mod summary;
 
 pub use facet::{Behind, Facet, SlaClass, requests_behind, requests_behind_rows};
-pub use monthly::{Month, MonthlyOptions, MonthlyReport, monthly_report};
+pub use monthly::{Month, MonthlyOptions, MonthlyReport, monthly_report, monthly_report_rows};
 pub use quantile::quantile;
 pub use summary::{Bucket, Options, Summary, summarize, summarize_rows};

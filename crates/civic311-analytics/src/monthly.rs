@@ -9,12 +9,14 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
+use civic311_domain::outcome::{Ending, Outcome};
 use civic311_domain::{LayerId, ServiceRequest};
 pub use civic311_store::Activity;
-use civic311_store::{RequestFilter, Store};
+use civic311_store::{RequestFilter, RollupQuery, Split, SplitKey, Store};
 use serde::Serialize;
 
 use crate::cityscore::{CityScore, ScoreCard};
+use crate::rolled::summarize_split;
 use crate::summary::{Options, Summary, Tally, summarize};
 
 /// Months in the trend, the report's month the last.
@@ -164,13 +166,14 @@ pub struct Costs {
 }
 
 impl Costs {
-    fn add(&mut self, cost: Option<f64>) {
+    /// `n` requests closed, each costing `cost`.
+    fn add(&mut self, cost: Option<f64>, n: u64) {
         match cost {
             Some(c) => {
-                self.total += c;
-                self.closed_with_cost += 1;
+                self.total += c * n as f64;
+                self.closed_with_cost += n;
             }
-            None => self.closed_without_cost += 1,
+            None => self.closed_without_cost += n,
         }
     }
 
@@ -231,11 +234,37 @@ pub struct CityScores {
     pub year_ago: CityScore,
 }
 
-/// Builds the report. Its cost grows with the requests of the three months read (through the
-/// creation-time index), not with the store.
+/// Builds the report from the roll-ups (docs/METRICS.md, "Roll-ups"): its cost grows with the
+/// services, departments and areas of the three months and the months of the trend, not with
+/// their requests (but the open ones, judged at `options.now`, and the few whose close times a
+/// median needs).
 pub async fn monthly_report(
     store: &Store,
     options: &MonthlyOptions,
+) -> civic311_store::Result<MonthlyReport> {
+    report(store, options, Source::Rolled).await
+}
+
+/// The same report from the month's requests read one by one: the reference the roll-ups are
+/// tested against. Its cost grows with the month's requests.
+pub async fn monthly_report_rows(
+    store: &Store,
+    options: &MonthlyOptions,
+) -> civic311_store::Result<MonthlyReport> {
+    report(store, options, Source::Rows).await
+}
+
+/// Where the month's own figures come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Rolled,
+    Rows,
+}
+
+async fn report(
+    store: &Store,
+    options: &MonthlyOptions,
+    source: Source,
 ) -> civic311_store::Result<MonthlyReport> {
     let tz = options.timezone;
     let cohort = |month: Month| {
@@ -273,14 +302,19 @@ pub async fn monthly_report(
         .flat_map(|(_, costs)| costs)
         .map(|c| (c.service_code.to_string(), c.per_request()))
         .collect();
-    let mut groups = Groups::new(&this, &budget);
-    let mut pages = store.read_cohort(&this.filter, PAGE).await?;
-    while let Some(page) = pages.next_page().await? {
-        for (_, r) in &page {
-            groups.add(r);
+    let ((summary, by_service, by_department, by_area), spent) = match source {
+        Source::Rolled => detail_rolled(store, &this, &budget).await?,
+        Source::Rows => {
+            let mut groups = Groups::new(&this, &budget);
+            let mut pages = store.read_cohort(&this.filter, PAGE).await?;
+            while let Some(page) = pages.next_page().await? {
+                for (_, r) in &page {
+                    groups.add(r);
+                }
+            }
+            groups.finish()
         }
-    }
-    let ((summary, by_service, by_department, by_area), spent) = groups.finish();
+    };
     let with_costs = !budget.is_empty();
     let previous_summary = summarize(store, &previous).await?;
     let year_ago_summary = summarize(store, &year_ago).await?;
@@ -508,6 +542,89 @@ struct Groups<'o> {
     spent: Spent,
 }
 
+/// The month in detail from the roll-ups: its summary, one per service, department and area
+/// (the areas its city roll-ups place its requests in), and what their closed requests cost.
+async fn detail_rolled(
+    store: &Store,
+    this: &Options,
+    budget: &HashMap<String, f64>,
+) -> civic311_store::Result<(Finished, Spent)> {
+    let summary = summarize(store, this).await?;
+    let (from, before) = (
+        this.filter.created_from.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        this.filter
+            .created_before
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+    );
+    let q = RollupQuery {
+        from,
+        before,
+        service_codes: Vec::new(),
+        department: None,
+        area: None,
+    };
+    let mut spent = Spent::default();
+    // The work was done: closed, and not as a duplicate of another request.
+    let cost = |groups: &[civic311_store::RolledGroup]| -> civic311_store::Result<(f64, Costs)> {
+        let mut costs = Costs::default();
+        let mut total = 0.0;
+        for g in groups {
+            let (ending, _) = Outcome::from_code(g.outcome).ok_or_else(|| {
+                civic311_store::StoreError::Corrupt(format!("outcome code {}", g.outcome))
+            })?;
+            if matches!(ending, Ending::Closed | Ending::WithoutTime) {
+                let per_request = budget.get(&g.service_code).copied();
+                costs.add(per_request, g.requests);
+                total += per_request.unwrap_or(0.0) * g.requests as f64;
+            }
+        }
+        Ok((total, costs))
+    };
+    let mut services = BTreeMap::new();
+    for ((service, _), rolled, part) in
+        summarize_split(store, this, &q, Split::Service, &[]).await?
+    {
+        let (total, costs) = cost(&rolled.groups)?;
+        spent.all.total += costs.total;
+        spent.all.closed_with_cost += costs.closed_with_cost;
+        spent.all.closed_without_cost += costs.closed_without_cost;
+        spent.services.insert(service.clone(), total);
+        services.insert(service, part);
+    }
+    let mut departments = BTreeMap::new();
+    for ((department, _), rolled, part) in
+        summarize_split(store, this, &q, Split::Department, &[]).await?
+    {
+        let department = if department.is_empty() {
+            "none".to_owned()
+        } else {
+            department
+        };
+        spent
+            .departments
+            .insert(department.clone(), cost(&rolled.groups)?.0);
+        departments.insert(department, part);
+    }
+    let placed: Vec<SplitKey> = summary
+        .volume
+        .by_area
+        .iter()
+        .flat_map(|(layer, areas)| areas.keys().map(|area| (layer.clone(), area.clone())))
+        .collect();
+    let mut areas: BTreeMap<String, BTreeMap<String, Summary>> = BTreeMap::new();
+    for ((layer, area), rolled, part) in
+        summarize_split(store, this, &q, Split::Area, &placed).await?
+    {
+        spent
+            .areas
+            .entry(layer.clone())
+            .or_default()
+            .insert(area.clone(), cost(&rolled.groups)?.0);
+        areas.entry(layer).or_default().insert(area, part);
+    }
+    Ok(((summary, services, departments, areas), spent))
+}
+
 type Finished = (
     Summary,
     BTreeMap<String, Summary>,
@@ -537,7 +654,7 @@ impl<'o> Groups<'o> {
         let done = r.status.is_closed() && r.status.reason() != Some("duplicate");
         let cost = self.budget.get(&service).copied();
         if done {
-            self.spent.all.add(cost);
+            self.spent.all.add(cost, 1);
         }
         let spend = |to: &mut f64| {
             if done {

@@ -7,7 +7,11 @@
 use chrono::{DateTime, Duration, Utc};
 use civic311_domain::Channel;
 use civic311_domain::outcome::{Ending, Outcome, Target, bin_range};
-use civic311_store::{RequestFilter, Rolled, RollupQuery, Store, StoreError};
+use std::collections::{BTreeMap, HashMap};
+
+use civic311_store::{
+    OpenGroup, RequestFilter, Rolled, RollupQuery, Split, SplitKey, Store, StoreError,
+};
 
 use crate::facet::{bucket, judge};
 use crate::monthly::Month;
@@ -58,10 +62,94 @@ pub(crate) async fn summarize_rolled(
     }
     let rolled = store.rolled_up(q).await?;
     let closed_seconds = count_groups(&mut summary, &rolled, options)?;
-    count_open(store, &mut summary, q, options).await?;
-    time_to_close(store, &mut summary, &rolled, q, closed_seconds).await?;
+    let open = store
+        .open_groups(q, options.now, &born_after(options.now))
+        .await?;
+    judge_open(&mut summary, &open, options)?;
+    let close = CloseTimes::of(&mut summary, &rolled.bins, closed_seconds, &[0.5, 0.9])?;
+    let times: HashMap<(i64, i64), i64> = store
+        .close_times_in(q, &close.wanted()?)
+        .await?
+        .into_iter()
+        .map(|(bin, rank, seconds)| ((bin, rank), seconds))
+        .collect();
+    close.fill(&mut summary, |bin, rank| times.get(&(bin, rank)).copied())?;
     by_month(store, &mut summary, q, options).await?;
     Ok(summary)
+}
+
+/// A summary of each part of a split of `q`'s requests (the city's: `q` has no area), from the
+/// roll-ups: the parts' groups and bins, their open requests judged at `options.now`, and the
+/// close times of the bins their medians fall in, read in one go for all parts. Volume by
+/// area and by month, and the p90, are not kept for a part. `areas` lists the parts of a split
+/// by area.
+pub(crate) async fn summarize_split(
+    store: &Store,
+    options: &Options,
+    q: &RollupQuery,
+    split: Split,
+    areas: &[SplitKey],
+) -> civic311_store::Result<Vec<(SplitKey, Rolled, Summary)>> {
+    if q.from >= q.before {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<(SplitKey, Rolled)> = match split {
+        Split::Area => store.rolled_up_by_area(q.from, q.before, areas).await?,
+        Split::Service | Split::Department => {
+            // Each pair of service and department, added into its service or its department.
+            let mut parts: BTreeMap<SplitKey, Rolled> = BTreeMap::new();
+            for ((service, department), rolled) in store.rolled_up_by_group(q).await? {
+                let key = match split {
+                    Split::Service => service,
+                    _ => department,
+                };
+                let part = parts.entry((key, String::new())).or_default();
+                part.groups.extend(rolled.groups);
+                let mut bins: BTreeMap<i64, u64> = part.bins.drain(..).collect();
+                for (bin, n) in rolled.bins {
+                    *bins.entry(bin).or_default() += n;
+                }
+                part.bins = bins.into_iter().collect();
+            }
+            parts.into_iter().collect()
+        }
+    };
+    let mut open: HashMap<SplitKey, Vec<OpenGroup>> = HashMap::new();
+    for (key, g) in store
+        .open_groups_split(q, options.now, &born_after(options.now), split)
+        .await?
+    {
+        open.entry(key).or_default().push(g);
+    }
+    let mut done = Vec::with_capacity(parts.len());
+    let mut wanted = Vec::new();
+    for (key, rolled) in parts {
+        let mut summary = Tally::new(options).finish();
+        let closed_seconds = count_groups(&mut summary, &rolled, options)?;
+        judge_open(&mut summary, open.get(&key).into_iter().flatten(), options)?;
+        let close = CloseTimes::of(&mut summary, &rolled.bins, closed_seconds, &[0.5])?;
+        wanted.extend(
+            close
+                .wanted()?
+                .into_iter()
+                .map(|(bin, from, before)| (key.clone(), bin, from, before)),
+        );
+        done.push((key, rolled, summary, close));
+    }
+    let times: HashMap<(SplitKey, i64, i64), i64> = store
+        .close_times_split(q, split, &wanted)
+        .await?
+        .into_iter()
+        .map(|(key, bin, rank, seconds)| ((key, bin, rank), seconds))
+        .collect();
+    done.into_iter()
+        .map(|(key, rolled, mut summary, close)| {
+            close.fill(&mut summary, |bin, rank| {
+                times.get(&(key.clone(), bin, rank)).copied()
+            })?;
+            Ok((key, rolled, summary))
+        })
+        .collect()
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -132,20 +220,23 @@ fn count_groups(
     Ok(closed_seconds)
 }
 
-/// The backlog's ages, and the open requests with a due date judged at `options.now`.
-async fn count_open(
-    store: &Store,
-    summary: &mut Summary,
-    q: &RollupQuery,
-    options: &Options,
-) -> civic311_store::Result<()> {
-    let now = options.now;
-    let born_after: Vec<DateTime<Utc>> = AGE_BUCKETS[..AGE_BUCKETS.len() - 1]
+/// The moments the backlog's age buckets start at, judged at `now`.
+fn born_after(now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    AGE_BUCKETS[..AGE_BUCKETS.len() - 1]
         .iter()
         .map(|(days, _)| now - Duration::seconds(days * DAY))
-        .collect();
+        .collect()
+}
+
+/// The backlog's ages, and the open requests with a due date judged at `options.now`, from
+/// the open groups read at that moment.
+fn judge_open<'g>(
+    summary: &mut Summary,
+    groups: impl IntoIterator<Item = &'g OpenGroup>,
+    options: &Options,
+) -> civic311_store::Result<()> {
     let mut ages = vec![0; AGE_BUCKETS.len()];
-    for g in store.open_groups(q, now, &born_after).await? {
+    for g in groups {
         let n = g.requests;
         if let Some(age) = ages.get_mut(g.age) {
             *age += n;
@@ -168,31 +259,53 @@ async fn count_open(
     Ok(())
 }
 
-/// The distribution, mean, median and p90 of the close times, from their bins; a quantile that
-/// falls in a bin of several times reads that one value from the requests.
-async fn time_to_close(
-    store: &Store,
-    summary: &mut Summary,
-    rolled: &Rolled,
-    q: &RollupQuery,
-    closed_seconds: i64,
-) -> civic311_store::Result<()> {
-    let mut counts = vec![0; CLOSE_BUCKETS.len()];
-    let mut total: u64 = 0;
-    for &(bin, n) in &rolled.bins {
-        counts[bucket(CLOSE_BUCKETS, bin)] += n;
-        total += n;
+/// The distribution, mean, median and p90 of close times from their bins: a quantile that
+/// falls in a bin of several times needs that one value read from the requests
+/// ([`CloseTimes::wanted`], then [`CloseTimes::fill`]).
+struct CloseTimes {
+    /// Requests closed with a usable time by bin, ascending.
+    bins: Vec<(i64, u64)>,
+    /// Median and p90 (slots 0 and 1), where there are close times.
+    quantiles: Vec<(usize, Position)>,
+}
+
+impl CloseTimes {
+    /// Sets the distribution and the mean, and finds where the quantiles fall: the median,
+    /// and the p90 when `quantiles` has it too.
+    fn of(
+        summary: &mut Summary,
+        bins: &[(i64, u64)],
+        closed_seconds: i64,
+        quantiles: &[f64],
+    ) -> civic311_store::Result<CloseTimes> {
+        let mut counts = vec![0; CLOSE_BUCKETS.len()];
+        let mut total: u64 = 0;
+        for &(bin, n) in bins {
+            counts[bucket(CLOSE_BUCKETS, bin)] += n;
+            total += n;
+        }
+        let t = &mut summary.time_to_close;
+        t.distribution = buckets(CLOSE_BUCKETS, &counts);
+        if total > 0 {
+            t.mean_seconds = Some(closed_seconds as f64 / total as f64);
+        }
+        let n = usize::try_from(total).map_err(|_| corrupt("the count of close times"))?;
+        let quantiles = quantiles
+            .iter()
+            .copied()
+            .enumerate()
+            .filter_map(|(slot, quantile)| Position::of(n, quantile).map(|p| (slot, p)))
+            .collect();
+        Ok(CloseTimes {
+            bins: bins.to_vec(),
+            quantiles,
+        })
     }
-    let t = &mut summary.time_to_close;
-    t.distribution = buckets(CLOSE_BUCKETS, &counts);
-    if total == 0 {
-        return Ok(());
-    }
-    t.mean_seconds = Some(closed_seconds as f64 / total as f64);
-    // The bin a rank (from 0) falls in, and its rank within the bin.
-    let locate = |rank: usize| -> civic311_store::Result<(i64, usize)> {
+
+    /// The bin a rank (from 0) falls in, and its rank within the bin.
+    fn locate(&self, rank: usize) -> civic311_store::Result<(i64, usize)> {
         let mut before = 0;
-        for &(bin, n) in &rolled.bins {
+        for &(bin, n) in &self.bins {
             let n = usize::try_from(n).map_err(|_| corrupt("a close-time bin count"))?;
             if rank < before + n {
                 return Ok((bin, rank - before));
@@ -200,61 +313,65 @@ async fn time_to_close(
             before += n;
         }
         Err(corrupt("a rank past the close times"))
-    };
-    let shared = |bin: i64| {
-        let (low, high) = bin_range(bin);
-        high - low > 1
-    };
-    let n = usize::try_from(total).map_err(|_| corrupt("the count of close times"))?;
-    let quantiles: Vec<(usize, Position)> = [0.5, 0.9]
-        .into_iter()
-        .enumerate()
-        .filter_map(|(slot, quantile)| Position::of(n, quantile).map(|p| (slot, p)))
-        .collect();
-    // The ranks whose times the bins do not tell (a bin shared by several times), read from the
-    // requests in one go: by bin, the ranks within it from the first to the last wanted.
-    let mut wanted: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
-    for (_, p) in &quantiles {
-        for rank in [p.below, p.above] {
-            let (bin, within) = locate(rank)?;
-            if shared(bin) {
-                let span = wanted.entry(bin).or_insert((within, within));
-                span.0 = span.0.min(within);
-                span.1 = span.1.max(within);
+    }
+
+    /// The ranks whose times the bins do not tell (a bin shared by several times), to read from
+    /// the requests in one go: by bin, the ranks within it from the first to the last wanted,
+    /// `(bin, from, before)`.
+    fn wanted(&self) -> civic311_store::Result<Vec<(i64, i64, i64)>> {
+        let mut wanted: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+        for (_, p) in &self.quantiles {
+            for rank in [p.below, p.above] {
+                let (bin, within) = self.locate(rank)?;
+                if shared(bin) {
+                    let span = wanted.entry(bin).or_insert((within, within));
+                    span.0 = span.0.min(within);
+                    span.1 = span.1.max(within);
+                }
             }
         }
+        wanted
+            .into_iter()
+            .map(|(bin, (first, last))| Ok((bin, rank(first)?, rank(last + 1)?)))
+            .collect()
     }
-    let rank = |i: usize| i64::try_from(i).map_err(|_| corrupt("a rank"));
-    let wanted = wanted
-        .into_iter()
-        .map(|(bin, (first, last))| Ok((bin, rank(first)?, rank(last + 1)?)))
-        .collect::<civic311_store::Result<Vec<_>>>()?;
-    let times: std::collections::HashMap<(i64, i64), i64> = store
-        .close_times_in(q, &wanted)
-        .await?
-        .into_iter()
-        .map(|(bin, rank, seconds)| ((bin, rank), seconds))
-        .collect();
-    let time_at = |at: usize| -> civic311_store::Result<i64> {
-        let (bin, within) = locate(at)?;
-        if !shared(bin) {
-            return Ok(bin);
+
+    /// Sets the median and p90, `read(bin, rank)` giving the times [`CloseTimes::wanted`]
+    /// asked for.
+    fn fill(
+        &self,
+        summary: &mut Summary,
+        read: impl Fn(i64, i64) -> Option<i64>,
+    ) -> civic311_store::Result<()> {
+        let time_at = |at: usize| -> civic311_store::Result<i64> {
+            let (bin, within) = self.locate(at)?;
+            if !shared(bin) {
+                return Ok(bin);
+            }
+            read(bin, rank(within)?)
+                .ok_or_else(|| corrupt("a close-time bin holds fewer requests than its roll-up"))
+        };
+        for &(slot, p) in &self.quantiles {
+            let value = Some(p.between(time_at(p.below)?, time_at(p.above)?));
+            let t = &mut summary.time_to_close;
+            if slot == 0 {
+                t.median_seconds = value;
+            } else {
+                t.p90_seconds = value;
+            }
         }
-        times
-            .get(&(bin, rank(within)?))
-            .copied()
-            .ok_or_else(|| corrupt("a close-time bin holds fewer requests than its roll-up"))
-    };
-    for (slot, p) in quantiles {
-        let value = Some(p.between(time_at(p.below)?, time_at(p.above)?));
-        let t = &mut summary.time_to_close;
-        if slot == 0 {
-            t.median_seconds = value;
-        } else {
-            t.p90_seconds = value;
-        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A bin of several close times (its exact times are not in the roll-ups).
+fn shared(bin: i64) -> bool {
+    let (low, high) = bin_range(bin);
+    high - low > 1
+}
+
+fn rank(i: usize) -> civic311_store::Result<i64> {
+    i64::try_from(i).map_err(|_| corrupt("a rank"))
 }
 
 /// Requests by local month of creation. A whole local month is its UTC namesake from the

@@ -9,15 +9,19 @@ use std::collections::BTreeMap;
 mod common;
 
 use common::{
-    areas_backfill, load_kansas_city, load_new_york, migration_of, place_by_point, run_raw,
+    areas_backfill, load_kansas_city, load_new_york, migration_of, place_by_point, place_in_grid,
+    run_raw,
 };
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use civic311_analytics::{Options, summarize, summarize_rows};
+use civic311_analytics::cityscore::ScoreCard;
+use civic311_analytics::{
+    MonthlyOptions, Options, monthly_report, monthly_report_rows, summarize, summarize_rows,
+};
 use civic311_domain::{
-    Actor, ClosureReason, DepartmentCode, Priority, ServiceCode, ServiceRequest, ServiceRequestId,
-    Status,
+    Actor, ClosureReason, DepartmentCode, Priority, ServiceCode, ServiceCost, ServiceRequest,
+    ServiceRequestId, Status,
 };
 use civic311_store::{Page, RequestFilter, Store};
 use civic311_testkit::{TestDb, both_backends};
@@ -36,8 +40,8 @@ fn local(tz: Tz, day: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// Walks both summaries: equal everywhere, but the mean (a sum of the same integers, added as
-/// floats in another order).
+/// Walks both summaries (or reports): equal everywhere, but the means and costs (sums of the
+/// same numbers, added as floats in another order).
 fn same(path: &str, rolled: &Value, rows: &Value) {
     match (rolled, rows) {
         (Value::Object(a), Value::Object(b)) => {
@@ -47,12 +51,22 @@ fn same(path: &str, rolled: &Value, rows: &Value) {
                 same(&format!("{path}.{k}"), v, &b[k]);
             }
         }
-        (Value::Number(a), Value::Number(b)) if path.ends_with("mean_seconds") => {
+        (Value::Number(a), Value::Number(b))
+            if ["mean_seconds", "cost", "total", "per_closed_request"]
+                .iter()
+                .any(|end| path.ends_with(end)) =>
+        {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
             assert!(
                 (a - b).abs() <= 1e-6 * b.abs().max(1.0),
                 "{path}: {a} vs {b}"
             );
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: different lengths");
+            for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                same(&format!("{path}[{i}]"), a, b);
+            }
         }
         _ => assert_eq!(rolled, rows, "{path}"),
     }
@@ -184,7 +198,81 @@ async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) -> u
         ..Default::default()
     };
     assert_eq!(agree(store, tz, nothing, now).await, 0);
+    let (busiest, _) = year_summary
+        .volume
+        .by_month
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .unwrap();
+    let areas = reports_agree(store, tz, busiest, now).await.1;
+    assert_eq!(
+        areas > 0,
+        !year_summary.volume.by_area.is_empty(),
+        "{busiest}"
+    );
     year_summary.volume.by_area.len()
+}
+
+/// The monthly report of `month` from the roll-ups is the report from the month's requests
+/// read one by one, with and without the city's own requests, priced by a budget of the
+/// month's three busiest services (costs are sums of the same prices in another order: within
+/// a millionth). Returns the report's count of medians that are not whole hours (read from the
+/// requests, not from the roll-ups' bins), and of its rows of areas with requests in the month.
+async fn reports_agree(store: &Store, tz: Tz, month: &str, now: DateTime<Utc>) -> (usize, usize) {
+    let mut options = MonthlyOptions {
+        month: month.parse().unwrap(),
+        now,
+        timezone: tz,
+        include_self_generated: false,
+        score_card: ScoreCard::default(),
+    };
+    let before = monthly_report_rows(store, &options).await.unwrap();
+    let busiest: Vec<ServiceCost> = before
+        .services
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, row)| ServiceCost {
+            service_code: ServiceCode::parse(&row.key).unwrap(),
+            labor_minutes: 25.0 + 10.0 * i as f64,
+            hourly_rate: 41.3,
+            unit_cost: 7.15 * i as f64,
+        })
+        .collect();
+    let fiscal_year = chrono::NaiveDate::from_ymd_opt(2000, 5, 1).unwrap();
+    store
+        .save_costs(fiscal_year, &busiest, "budget office", now)
+        .await
+        .unwrap();
+    let (mut inexact, mut areas) = (0, 0);
+    for include_self_generated in [false, true] {
+        options.include_self_generated = include_self_generated;
+        let rolled = monthly_report(store, &options).await.unwrap();
+        let rows = monthly_report_rows(store, &options).await.unwrap();
+        if rows.this_month.summary.volume.requests > 0 {
+            assert!(rows.costs.unwrap().closed_with_cost > 0, "{month}");
+        }
+        same(
+            &format!("report {month}"),
+            &serde_json::to_value(&rolled).unwrap(),
+            &serde_json::to_value(&rows).unwrap(),
+        );
+        inexact = rows
+            .services
+            .iter()
+            .chain(&rows.departments)
+            .chain(rows.areas.values().flatten())
+            .filter_map(|r| r.median_seconds)
+            .filter(|s| s % 3_600.0 != 0.0)
+            .count();
+        areas = rows
+            .areas
+            .values()
+            .flatten()
+            .filter(|r| r.requests > 0)
+            .count();
+    }
+    (inexact, areas)
 }
 
 /// Writers that close and reopen requests of the same groups at the same time: each moves a
@@ -439,6 +527,21 @@ async fn new_york_rolled_up_as_counted(db: &TestDb) {
         every_shape(store, tz, "2018", utc(now)).await;
         every_shape(store, tz, "2022", utc(now)).await;
     }
+    // The medians of the report's rows found in those bins too, by service, department and
+    // area (the samples name no areas: the city's box cut in six, the requests placed by point).
+    let placed = place_in_grid(store, "nyc-grid", [-74.26, 40.49, -73.70, 40.92], 2, 3).await;
+    assert!(placed > 1_000, "{placed} requests placed");
+    for now in ["2023-03-01T00:00:00Z", "2018-02-01T00:00:00Z"] {
+        let (inexact, areas) = reports_agree(store, tz, "2018-01", utc(now)).await;
+        assert!(inexact >= 4, "{inexact} medians read from the requests");
+        assert!(areas >= 4, "{areas} areas");
+    }
+    // A month whose last evening is in the next UTC month (the sample of February 28th, 2023),
+    // and that next month, which has none of its own: an area's month is read as its UTC
+    // month with those hours added, then taken away.
+    let now = utc("2023-06-01T00:00:00Z");
+    assert!(reports_agree(store, tz, "2023-02", now).await.1 >= 4);
+    assert_eq!(reports_agree(store, tz, "2023-03", now).await.1, 0);
     // Two services at once, all time.
     let mut services: Vec<ServiceCode> = store
         .requests(

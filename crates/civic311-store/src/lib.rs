@@ -40,7 +40,7 @@ pub use requests::{
     Compare, Condition, EventFeed, Page, RequestCounts, RequestFilter, StoredEvent, UpsertCounts,
     Upserted,
 };
-pub use rollup::{OpenGroup, Rolled, RolledGroup, RollupQuery};
+pub use rollup::{OpenGroup, Rolled, RolledGroup, RollupQuery, Split, SplitKey};
 pub use schema::SchemaStatus;
 pub use sla::{SlaAttainment, SweepReport};
 pub use work_orders::{

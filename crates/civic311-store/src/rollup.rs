@@ -75,6 +75,86 @@ pub struct OpenGroup {
 /// Service, department (empty for none), channel, status and outcome code.
 pub(crate) type GroupKey = (String, String, String, String, i16);
 
+/// How a period's requests are cut into parts, each summarized on its own (the monthly report's
+/// rows): by service, by department, or by area (a request in each of its areas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Service,
+    Department,
+    Area,
+}
+
+/// A part of a [`Split`]: `(service, "")`, `(department, "")` (`""` for requests without a
+/// department), or `(layer, area)`.
+pub type SplitKey = (String, String);
+
+/// Signed sums of roll-up rows and requests, added piece by piece.
+#[derive(Default)]
+struct Sums {
+    groups: std::collections::BTreeMap<GroupKey, (i64, i64)>,
+    bins: std::collections::BTreeMap<i64, i64>,
+    areas: std::collections::BTreeMap<(String, String), i64>,
+}
+
+impl Sums {
+    fn group(&mut self, sign: i64, key: GroupKey, n: i64, seconds: i64) {
+        let e = self.groups.entry(key).or_default();
+        e.0 += sign * n;
+        e.1 += sign * seconds;
+    }
+
+    fn bin(&mut self, sign: i64, bin: i64, n: i64) {
+        *self.bins.entry(bin).or_default() += sign * n;
+    }
+
+    /// What is left of the sums: the groups, bins and areas counted more than zero times.
+    fn rolled(self) -> Result<Rolled> {
+        let count = |n: i64| {
+            u64::try_from(n)
+                .map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
+        };
+        let mut rolled = Rolled::default();
+        for ((service_code, department_code, channel, status, outcome), (n, s)) in self.groups {
+            if n != 0 {
+                rolled.groups.push(RolledGroup {
+                    service_code,
+                    department_code,
+                    channel,
+                    status,
+                    outcome,
+                    requests: count(n)?,
+                    close_seconds: s,
+                });
+            }
+        }
+        for (bin, n) in self.bins {
+            if n != 0 {
+                rolled.bins.push((bin, count(n)?));
+            }
+        }
+        for ((layer, area), n) in self.areas {
+            if n != 0 {
+                rolled.areas.push((layer, area, count(n)?));
+            }
+        }
+        Ok(rolled)
+    }
+}
+
+/// The sums of each part.
+fn parts_rolled(
+    parts: std::collections::BTreeMap<SplitKey, Sums>,
+) -> Result<Vec<(SplitKey, Rolled)>> {
+    parts
+        .into_iter()
+        .map(|(key, sums)| Ok((key, sums.rolled()?)))
+        .filter(|part: &Result<(SplitKey, Rolled)>| {
+            part.as_ref()
+                .map_or(true, |(_, r)| !r.groups.is_empty() || !r.bins.is_empty())
+        })
+        .collect()
+}
+
 /// Where a part of a range is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
@@ -251,64 +331,110 @@ pub(crate) fn pieces(from: DateTime<Utc>, before: DateTime<Utc>) -> Vec<Piece> {
 impl Store {
     /// The groups, close-time bins and areas of `q`'s requests.
     pub async fn rolled_up(&self, q: &RollupQuery) -> Result<Rolled> {
-        use std::collections::BTreeMap;
-        let mut groups: BTreeMap<GroupKey, (i64, i64)> = BTreeMap::new();
-        let count = |n: i64| {
-            u64::try_from(n)
-                .map_err(|_| crate::StoreError::corrupt(format!("a roll-up count of {n}")))
-        };
-        let mut bins: BTreeMap<i64, i64> = BTreeMap::new();
-        let mut areas: BTreeMap<(String, String), i64> = BTreeMap::new();
+        let mut sums = Sums::default();
         for (sign, piece) in pieces_of(q) {
             if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
                 // An area's requests, read once for both.
                 for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
-                    let e = groups.entry(key).or_default();
-                    e.0 += sign * n;
-                    e.1 += sign * seconds;
                     if let Some(bin) = bin {
-                        *bins.entry(bin).or_default() += sign * n;
+                        sums.bin(sign, bin, n);
                     }
+                    sums.group(sign, key, n, seconds);
                 }
             } else {
                 for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
-                    let e = groups.entry(key).or_default();
-                    e.0 += sign * n;
-                    e.1 += sign * seconds;
+                    sums.group(sign, key, n, seconds);
                 }
                 for (bin, n) in dispatch!(self, read, rollup_bins(&piece, q))? {
-                    *bins.entry(bin).or_default() += sign * n;
+                    sums.bin(sign, bin, n);
                 }
             }
             for (layer, area, n) in dispatch!(self, read, rollup_areas(&piece, q))? {
-                *areas.entry((layer, area)).or_default() += sign * n;
+                *sums.areas.entry((layer, area)).or_default() += sign * n;
             }
         }
-        let mut rolled = Rolled::default();
-        for ((service_code, department_code, channel, status, outcome), (n, s)) in groups {
-            if n != 0 {
-                rolled.groups.push(RolledGroup {
-                    service_code,
-                    department_code,
-                    channel,
-                    status,
-                    outcome,
-                    requests: count(n)?,
-                    close_seconds: s,
-                });
+        sums.rolled()
+    }
+
+    /// The groups and close-time bins of `q`'s requests for each pair of service and
+    /// department (`""` for none) they hold, from the same roll-ups as [`Store::rolled_up`]
+    /// (no areas).
+    pub async fn rolled_up_by_group(&self, q: &RollupQuery) -> Result<Vec<(SplitKey, Rolled)>> {
+        let mut parts: std::collections::BTreeMap<SplitKey, Sums> = Default::default();
+        for (sign, piece) in pieces_of(q) {
+            if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
+                for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
+                    let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();
+                    if let Some(bin) = bin {
+                        sums.bin(sign, bin, n);
+                    }
+                    sums.group(sign, key, n, seconds);
+                }
+            } else {
+                for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
+                    let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();
+                    sums.group(sign, key, n, seconds);
+                }
+                for (service, department, bin, n) in
+                    dispatch!(self, read, rollup_bins_by_group(&piece, q))?
+                {
+                    parts
+                        .entry((service, department))
+                        .or_default()
+                        .bin(sign, bin, n);
+                }
             }
         }
-        for (bin, n) in bins {
-            if n != 0 {
-                rolled.bins.push((bin, count(n)?));
+        parts_rolled(parts)
+    }
+
+    /// The groups and close-time bins of the requests created in `[from, before)` in each of
+    /// `areas` (layer, area), from the areas' own roll-ups (as [`Store::rolled_up`] of one area,
+    /// all at once: its cost grows with the areas and months, and the requests of the hours
+    /// between the period's ends and the nearest month starts). Areas with none are left out.
+    pub async fn rolled_up_by_area(
+        &self,
+        from: DateTime<Utc>,
+        before: DateTime<Utc>,
+        areas: &[SplitKey],
+    ) -> Result<Vec<(SplitKey, Rolled)>> {
+        let wanted: std::collections::HashSet<&SplitKey> = areas.iter().collect();
+        let mut parts: std::collections::BTreeMap<SplitKey, Sums> = Default::default();
+        for (sign, piece) in area_pieces(from, before) {
+            match piece {
+                Piece::Rows { from, before } => {
+                    for (layer, area, key, bin, n, seconds) in
+                        dispatch!(self, read, area_split_rows(from, before))?
+                    {
+                        let part = (layer, area);
+                        if !wanted.contains(&part) {
+                            continue;
+                        }
+                        let sums = parts.entry(part).or_default();
+                        if let Some(bin) = bin {
+                            sums.bin(sign, bin, n);
+                        }
+                        sums.group(sign, key, n, seconds);
+                    }
+                }
+                Piece::Grain { from, before, .. } => {
+                    for (layer, area, key, n, seconds) in
+                        dispatch!(self, read, area_split_groups(areas, &from, &before))?
+                    {
+                        parts
+                            .entry((layer, area))
+                            .or_default()
+                            .group(sign, key, n, seconds);
+                    }
+                    for (layer, area, bin, n) in
+                        dispatch!(self, read, area_split_bins(areas, &from, &before))?
+                    {
+                        parts.entry((layer, area)).or_default().bin(sign, bin, n);
+                    }
+                }
             }
         }
-        for ((layer, area), n) in areas {
-            if n != 0 {
-                rolled.areas.push((layer, area, count(n)?));
-            }
-        }
-        Ok(rolled)
+        parts_rolled(parts)
     }
 
     /// How many requests `q` selects.
@@ -364,7 +490,19 @@ impl Store {
         now: DateTime<Utc>,
         born_after: &[DateTime<Utc>],
     ) -> Result<Vec<OpenGroup>> {
-        dispatch!(self, read, open_groups(q, now, born_after))
+        let groups = dispatch!(self, read, open_groups(q, now, born_after, None))?;
+        Ok(groups.into_iter().map(|(_, g)| g).collect())
+    }
+
+    /// [`Store::open_groups`] of each part of `split` (`q` of the city: no area).
+    pub async fn open_groups_split(
+        &self,
+        q: &RollupQuery,
+        now: DateTime<Utc>,
+        born_after: &[DateTime<Utc>],
+        split: Split,
+    ) -> Result<Vec<(SplitKey, OpenGroup)>> {
+        dispatch!(self, read, open_groups(q, now, born_after, Some(split)))
     }
 
     /// The close times of `q`'s requests at ranks `[from, before)` (from 0, in ascending
@@ -376,6 +514,35 @@ impl Store {
         wanted: &[(i64, i64, i64)],
     ) -> Result<Vec<(i64, i64, i64)>> {
         dispatch!(self, read, close_times_in(q, wanted))
+    }
+
+    /// [`Store::close_times_in`] for the parts of `split` at once (`q` of the city: no area),
+    /// ranked within each part's bins: `(part, bin, rank, seconds)` for each `(part, bin, from,
+    /// before)` of `wanted`.
+    pub async fn close_times_split(
+        &self,
+        q: &RollupQuery,
+        split: Split,
+        wanted: &[(SplitKey, i64, i64, i64)],
+    ) -> Result<Vec<(SplitKey, i64, i64, i64)>> {
+        let ranks: std::collections::HashMap<(&SplitKey, i64), (i64, i64)> = wanted
+            .iter()
+            .map(|(part, bin, from, before)| ((part, *bin), (*from, *before)))
+            .collect();
+        let bins: Vec<(SplitKey, i64)> = ranks
+            .keys()
+            .map(|(part, bin)| ((*part).clone(), *bin))
+            .collect();
+        let rows = dispatch!(self, read, close_times_split(q, split, &bins))?;
+        Ok(rows
+            .into_iter()
+            .map(|(k1, k2, bin, rank, seconds)| ((k1, k2), bin, rank, seconds))
+            .filter(|(part, bin, rank, _)| {
+                ranks
+                    .get(&(part, *bin))
+                    .is_some_and(|(from, before)| (*from..*before).contains(rank))
+            })
+            .collect())
     }
 
     /// Empties the roll-ups and counts every request into them again (after a bulk load).

@@ -67,6 +67,42 @@ pub async fn place_by_point(store: &Store) -> (civic311_domain::LayerId, u64) {
     (by_point, placed)
 }
 
+/// A layer `layer` of `rows` × `columns` rectangles over `[west, south, east, north]` (a test's
+/// own grid, for a city whose samples name no areas), loaded after the requests, which are placed
+/// in it by their points; returns how many were placed.
+pub async fn place_in_grid(
+    store: &Store,
+    layer: &str,
+    [west, south, east, north]: [f64; 4],
+    rows: usize,
+    columns: usize,
+) -> u64 {
+    let mut features = Vec::new();
+    for row in 0..rows {
+        for column in 0..columns {
+            let (w, e) = (
+                west + (east - west) * column as f64 / columns as f64,
+                west + (east - west) * (column + 1) as f64 / columns as f64,
+            );
+            let (s, n) = (
+                south + (north - south) * row as f64 / rows as f64,
+                south + (north - south) * (row + 1) as f64 / rows as f64,
+            );
+            features.push(serde_json::json!({
+                "type": "Feature",
+                "properties": {"id": format!("r{row}c{column}")},
+                "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
+            }));
+        }
+    }
+    let text = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+    let (cells, _) = civic311_import::areas::read_geojson(&text, layer, "id", None, &[]).unwrap();
+    let id = civic311_domain::LayerId::parse(layer).unwrap();
+    store.upsert_areas(&id, layer, &cells).await.unwrap();
+    let index = store.area_index().await.unwrap();
+    store.place_stored_requests(&id, &index).await.unwrap()
+}
+
 /// The text of migration `file` of the test's backend.
 pub fn migration_of(db: &TestDb, file: &str) -> String {
     let dir = match db.backend {

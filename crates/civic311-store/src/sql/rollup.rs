@@ -202,6 +202,127 @@ pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> 
     Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
+// The two columns naming a request's part of a split (the second empty but for areas), and the
+// join that finds them (`sa`, the request's areas, for a split by area).
+fn split_columns(split: Option<crate::rollup::Split>) -> (&'static str, &'static str, &'static str) {
+    use crate::rollup::Split;
+    match split {
+        None => ("CAST('' AS TEXT)", "CAST('' AS TEXT)", ""),
+        Some(Split::Service) => ("r.service_code", "CAST('' AS TEXT)", ""),
+        Some(Split::Department) => ("coalesce(r.department_code, '')", "CAST('' AS TEXT)", ""),
+        Some(Split::Area) => ("sa.layer_id", "sa.area_id", " JOIN request_areas sa ON sa.request_key = {key}"),
+    }
+}
+
+// The close-time bins of a piece of the city's requests, by service and department (empty for
+// none): (service, department, bin, requests).
+pub(crate) async fn rollup_bins_by_group(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64, i64)>> {
+    let mut q = QueryBuilder::<Db>::new("SELECT r.service_code, coalesce(r.department_code, ''), ");
+    q.push(match piece {
+        Piece::Rows { .. } => "r.close_bin, CAST(count(*) AS BIGINT)",
+        Piece::Grain { .. } => "r.bin, CAST(sum(r.requests) AS BIGINT)",
+    });
+    push_piece(&mut q, piece, f, Rollup::Bins, "", Read::Requests);
+    if matches!(piece, Piece::Rows { .. }) {
+        q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
+    }
+    push_rollup_filter(&mut q, f);
+    q.push(" GROUP BY 1, 2, 3");
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+// Layer, area, then as `AreaGroupRow`.
+type SplitGroupRow = (String, String, String, String, String, String, i16, Option<i64>, i64, i64);
+
+// The groups and close-time bins of the requests of a range of rows, by area: (layer, area,
+// group, close bin, requests, sum of close times), one read of those requests.
+pub(crate) async fn area_split_rows(
+    pool: &Pool,
+    from: DateTime<Utc>,
+    before: DateTime<Utc>,
+) -> Result<Vec<(String, String, crate::rollup::GroupKey, Option<i64>, i64, i64)>> {
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT sa.layer_id, sa.area_id, r.service_code, coalesce(r.department_code, ''), r.channel, r.status, \
+         r.outcome, r.close_bin, CAST(count(*) AS BIGINT), CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT) \
+         FROM service_requests r JOIN request_areas sa ON sa.request_key = r.key WHERE r.created_at >= ",
+    );
+    q.push_bind(from).push(" AND r.created_at < ").push_bind(before);
+    q.push(" AND r.outcome IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8");
+    let rows: Vec<SplitGroupRow> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(layer, area, service, department, channel, status, outcome, bin, requests, seconds)| {
+            (layer, area, (service, department, channel, status, outcome), bin, requests, seconds)
+        })
+        .collect())
+}
+
+// Appends the rows of the areas' own roll-up `table` of months `[from, before)`, as `r`, for
+// the areas listed (each found by its key: the areas' roll-ups lead with the area).
+fn push_area_months(q: &mut QueryBuilder<Db>, table: &str, areas: &[(String, String)], from: &str, before: &str) {
+    // (Both databases name a VALUES list's columns column1, column2.)
+    q.push(" FROM (VALUES ");
+    for (i, (layer, area)) in areas.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .push_bind(layer.clone())
+            .push(", ")
+            .push_bind(area.clone())
+            .push(")");
+    }
+    q.push(") k JOIN ")
+        .push(table)
+        .push(" r ON r.of_layer = k.column1 AND r.of_area = k.column2 AND r.period >= ")
+        .push_bind(from.to_owned())
+        .push(" AND r.period < ")
+        .push_bind(before.to_owned());
+}
+
+// Layer, area, service, department, channel, status, outcome, requests, sum of close times.
+type AreaMonthRow = (String, String, String, String, String, String, i16, i64, i64);
+
+// The groups of the listed areas' requests of months `[from, before)` from their roll-ups:
+// (layer, area, group, requests, sum of close times).
+pub(crate) async fn area_split_groups(
+    pool: &Pool,
+    areas: &[(String, String)],
+    from: &str,
+    before: &str,
+) -> Result<Vec<(String, String, crate::rollup::GroupKey, i64, i64)>> {
+    if areas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new(
+        "SELECT r.of_layer, r.of_area, r.service_code, r.department_code, r.channel, r.status, r.outcome, \
+         CAST(sum(r.requests) AS BIGINT), CAST(sum(r.close_seconds) AS BIGINT)",
+    );
+    push_area_months(&mut q, "area_request_rollup", areas, from, before);
+    q.push(" GROUP BY 1, 2, 3, 4, 5, 6, 7");
+    let rows: Vec<AreaMonthRow> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(layer, area, service, department, channel, status, outcome, requests, seconds)| {
+            (layer, area, (service, department, channel, status, outcome), requests, seconds)
+        })
+        .collect())
+}
+
+// The close-time bins of the listed areas' requests of months `[from, before)` from their
+// roll-ups: (layer, area, bin, requests).
+pub(crate) async fn area_split_bins(
+    pool: &Pool,
+    areas: &[(String, String)],
+    from: &str,
+    before: &str,
+) -> Result<Vec<(String, String, i64, i64)>> {
+    if areas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new("SELECT r.of_layer, r.of_area, r.bin, CAST(sum(r.requests) AS BIGINT)");
+    push_area_months(&mut q, "area_close_rollup", areas, from, before);
+    q.push(" GROUP BY 1, 2, 3");
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
 pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64)>> {
     let mut q = QueryBuilder::<Db>::new(match piece {
         Piece::Rows { .. } => "SELECT a.layer_id, a.area_id, CAST(count(*) AS BIGINT)",
@@ -249,8 +370,11 @@ pub(crate) async fn open_groups(
     f: &RollupQuery,
     now: DateTime<Utc>,
     born_after: &[DateTime<Utc>],
-) -> Result<Vec<OpenGroup>> {
-    let mut q = QueryBuilder::<Db>::new("SELECT CAST(CASE");
+    split: Option<crate::rollup::Split>,
+) -> Result<Vec<(crate::rollup::SplitKey, OpenGroup)>> {
+    let (k1, k2, join) = split_columns(split);
+    let mut q = QueryBuilder::<Db>::new("SELECT ");
+    q.push(k1).push(", ").push(k2).push(", CAST(CASE");
     for (i, t) in born_after.iter().enumerate() {
         q.push(" WHEN r.created_at > ").push_bind(*t).push(" THEN ").push(i.to_string());
     }
@@ -260,20 +384,21 @@ pub(crate) async fn open_groups(
         .push_bind(now)
         .push(" THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT)");
     // Few: through their own index, each tested for the area.
-    push_rows(&mut q, f, f.from, f.before, "", Read::Probing);
+    push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
     q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
     push_rollup_filter(&mut q, f);
-    q.push(" GROUP BY 1, 2, 3, 4");
-    let rows: Vec<(i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+    q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
+    let rows: Vec<(String, String, i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;
     rows.into_iter()
-        .map(|(age, overdue, outcome, channel, requests)| {
-            Ok(OpenGroup {
+        .map(|(k1, k2, age, overdue, outcome, channel, requests)| {
+            let group = OpenGroup {
                 age: usize::try_from(age).unwrap_or(0),
                 overdue: overdue == 1,
                 outcome,
                 channel,
                 requests: u64::try_from(requests).map_err(StoreError::corrupt)?,
-            })
+            };
+            Ok(((k1, k2), group))
         })
         .collect()
 }
@@ -309,6 +434,48 @@ pub(crate) async fn close_times_in(pool: &Pool, f: &RollupQuery, wanted: &[(i64,
             .push_bind(*before)
             .push(")");
     }
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+// As `close_times_in`, for the parts of a split of the query's requests at once: every close
+// time of each (part, bin) of `wanted` with its rank within them, (part, bin, rank, seconds)
+// (the caller keeps the ranks it wants). Only the requests of those bins are ranked: found
+// through the close-time index, each tested for its pair of part and bin in a list.
+pub(crate) async fn close_times_split(
+    pool: &Pool,
+    f: &RollupQuery,
+    split: crate::rollup::Split,
+    wanted: &[(crate::rollup::SplitKey, i64)],
+) -> Result<Vec<(String, String, i64, i64, i64)>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (k1, k2, join) = split_columns(Some(split));
+    let mut q = QueryBuilder::<Db>::new(format!(
+        "SELECT {k1}, {k2}, r.close_bin, CAST(row_number() OVER (PARTITION BY {k1}, {k2}, r.close_bin \
+         ORDER BY r.close_seconds) - 1 AS BIGINT), r.close_seconds"
+    ));
+    push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
+    q.push(" AND r.close_bin IN (");
+    let mut bins = q.separated(", ");
+    let mut distinct: Vec<i64> = wanted.iter().map(|w| w.1).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for bin in distinct {
+        bins.push_bind(bin);
+    }
+    q.push(format!(") AND ({k1}, {k2}, r.close_bin) IN (VALUES "));
+    for (i, ((k1, k2), bin)) in wanted.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .push_bind(k1.clone())
+            .push(", ")
+            .push_bind(k2.clone())
+            .push(", ")
+            .push_bind(*bin)
+            .push(")");
+    }
+    q.push(")");
+    push_rollup_filter(&mut q, f);
     Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
