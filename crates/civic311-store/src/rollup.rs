@@ -358,10 +358,22 @@ impl Store {
 
     /// The groups and close-time bins of `q`'s requests for each pair of service and
     /// department (`""` for none) they hold, from the same roll-ups as [`Store::rolled_up`]
-    /// (no areas).
+    /// (no areas). A period of the city that spans whole UTC months is read as an area's is
+    /// (the months nearest its ends, plus or minus the hours between): by pair, a month's
+    /// days hold some thirty times the rows of the month itself.
     pub async fn rolled_up_by_group(&self, q: &RollupQuery) -> Result<Vec<(SplitKey, Rolled)>> {
         let mut parts: std::collections::BTreeMap<SplitKey, Sums> = Default::default();
-        for (sign, piece) in pieces_of(q) {
+        let by_month = area_pieces(q.from, q.before);
+        let pieces = if q.area.is_none()
+            && by_month
+                .iter()
+                .any(|(_, p)| matches!(p, Piece::Grain { .. }))
+        {
+            by_month
+        } else {
+            pieces_of(q)
+        };
+        for (sign, piece) in pieces {
             if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
                 for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
                     let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();

@@ -1,0 +1,10 @@
+-- The close-time index carries each request's service and department, so that the medians of
+-- the monthly report's services and departments that fall in a bin shared by several times
+-- (Store::close_times_split) are read from the index alone: without them every request of the
+-- month in those bins was read for its service (at 10M, October 2019: 1.8-2.0 s in a report
+-- read cold, 0.05 s from the index alone).
+-- (SQLite's indexes carry the key already: it is the rowid, which the split by area joins on.)
+DROP INDEX service_requests_close_bin;
+CREATE INDEX service_requests_close_bin
+    ON service_requests (close_bin, created_at, close_seconds, service_code, department_code)
+    WHERE close_bin IS NOT NULL;
