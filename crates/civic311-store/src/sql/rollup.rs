@@ -189,17 +189,27 @@ pub(crate) async fn area_groups_bins(
 }
 
 pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(i64, i64)>> {
-    let mut q = QueryBuilder::<Db>::new(match piece {
-        Piece::Rows { .. } => "SELECT r.close_bin, CAST(count(*) AS BIGINT)",
-        Piece::Grain { .. } => "SELECT r.bin, CAST(sum(r.requests) AS BIGINT)",
+    Ok(bins_query(piece, f, false).build_query_as().fetch_all(pool).await?)
+}
+
+// The query of the close-time bins of a piece, (bin, requests), or by service and department
+// first (`by_group`).
+fn bins_query(piece: &Piece, f: &RollupQuery, by_group: bool) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new("SELECT ");
+    if by_group {
+        q.push("r.service_code, coalesce(r.department_code, ''), ");
+    }
+    q.push(match piece {
+        Piece::Rows { .. } => "r.close_bin, CAST(count(*) AS BIGINT)",
+        Piece::Grain { .. } => "r.bin, CAST(sum(r.requests) AS BIGINT)",
     });
     push_piece(&mut q, piece, f, Rollup::Bins, "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
     }
     push_rollup_filter(&mut q, f);
-    q.push(" GROUP BY 1");
-    Ok(q.build_query_as().fetch_all(pool).await?)
+    q.push(if by_group { " GROUP BY 1, 2, 3" } else { " GROUP BY 1" });
+    q
 }
 
 // The two columns naming a request's part of a split (the second empty but for areas), and the
@@ -217,18 +227,7 @@ fn split_columns(split: Option<crate::rollup::Split>) -> (&'static str, &'static
 // The close-time bins of a piece of the city's requests, by service and department (empty for
 // none): (service, department, bin, requests).
 pub(crate) async fn rollup_bins_by_group(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64, i64)>> {
-    let mut q = QueryBuilder::<Db>::new("SELECT r.service_code, coalesce(r.department_code, ''), ");
-    q.push(match piece {
-        Piece::Rows { .. } => "r.close_bin, CAST(count(*) AS BIGINT)",
-        Piece::Grain { .. } => "r.bin, CAST(sum(r.requests) AS BIGINT)",
-    });
-    push_piece(&mut q, piece, f, Rollup::Bins, "", Read::Requests);
-    if matches!(piece, Piece::Rows { .. }) {
-        q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
-    }
-    push_rollup_filter(&mut q, f);
-    q.push(" GROUP BY 1, 2, 3");
-    Ok(q.build_query_as().fetch_all(pool).await?)
+    Ok(bins_query(piece, f, true).build_query_as().fetch_all(pool).await?)
 }
 
 // Layer, area, then as `AreaGroupRow`.
