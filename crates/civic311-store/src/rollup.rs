@@ -72,6 +72,10 @@ pub struct OpenGroup {
     pub requests: u64,
 }
 
+/// The [`Outcome::code`](civic311_domain::outcome::Outcome::code)s of open requests are the
+/// ones below this (their ending is the first, whatever their target).
+pub(crate) const OPEN_OUTCOMES_BELOW: i16 = 10;
+
 /// Service, department (empty for none), channel, status and outcome code.
 pub(crate) type GroupKey = (String, String, String, String, i16);
 
@@ -583,6 +587,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_requests_have_the_outcome_codes_below_the_bound() {
+        use civic311_domain::outcome::{Ending, Outcome};
+        for code in 0..100 {
+            if let Some((ending, _)) = Outcome::from_code(code) {
+                assert_eq!(ending == Ending::Open, code < OPEN_OUTCOMES_BELOW, "{code}");
+            }
+        }
+        assert!((0..OPEN_OUTCOMES_BELOW).any(|code| Outcome::from_code(code).is_some()));
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

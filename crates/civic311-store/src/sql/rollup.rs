@@ -382,8 +382,17 @@ pub(crate) async fn open_groups(
         .push(" END AS BIGINT), CAST(CASE WHEN r.due_at < ")
         .push_bind(now)
         .push(" THEN 1 ELSE 0 END AS BIGINT), r.outcome, r.channel, CAST(count(*) AS BIGINT)");
-    // Few: through their own index, each tested for the area.
-    push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
+    if f.area.is_some() {
+        // An area's: found in its index by the outcome kept beside each of its requests (the
+        // open ones' codes are below OPEN_OUTCOMES_BELOW), then read. (Through the city's open
+        // requests, each tested for the area, a neighborhood's year read 19,000 of them at 10M:
+        // 150 ms.)
+        push_rows(&mut q, f, f.from, f.before, "", Read::Requests);
+        q.push(" AND fa.outcome < ").push(crate::rollup::OPEN_OUTCOMES_BELOW.to_string());
+    } else {
+        // Few: through their own index.
+        push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
+    }
     q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
     push_rollup_filter(&mut q, f);
     q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
