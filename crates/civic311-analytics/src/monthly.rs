@@ -565,30 +565,27 @@ async fn detail_rolled(
     };
     let mut spent = Spent::default();
     // The work was done: closed, and not as a duplicate of another request.
-    let cost = |groups: &[civic311_store::RolledGroup]| -> civic311_store::Result<(f64, Costs)> {
+    let cost = |groups: &[civic311_store::RolledGroup]| -> civic311_store::Result<Costs> {
         let mut costs = Costs::default();
-        let mut total = 0.0;
         for g in groups {
             let (ending, _) = Outcome::from_code(g.outcome).ok_or_else(|| {
                 civic311_store::StoreError::Corrupt(format!("outcome code {}", g.outcome))
             })?;
             if matches!(ending, Ending::Closed | Ending::WithoutTime) {
-                let per_request = budget.get(&g.service_code).copied();
-                costs.add(per_request, g.requests);
-                total += per_request.unwrap_or(0.0) * g.requests as f64;
+                costs.add(budget.get(&g.service_code).copied(), g.requests);
             }
         }
-        Ok((total, costs))
+        Ok(costs)
     };
     let mut services = BTreeMap::new();
     for ((service, _), rolled, part) in
         summarize_split(store, this, &q, Split::Service, &[]).await?
     {
-        let (total, costs) = cost(&rolled.groups)?;
+        let costs = cost(&rolled.groups)?;
         spent.all.total += costs.total;
         spent.all.closed_with_cost += costs.closed_with_cost;
         spent.all.closed_without_cost += costs.closed_without_cost;
-        spent.services.insert(service.clone(), total);
+        spent.services.insert(service.clone(), costs.total);
         services.insert(service, part);
     }
     let mut departments = BTreeMap::new();
@@ -602,7 +599,7 @@ async fn detail_rolled(
         };
         spent
             .departments
-            .insert(department.clone(), cost(&rolled.groups)?.0);
+            .insert(department.clone(), cost(&rolled.groups)?.total);
         departments.insert(department, part);
     }
     let placed: Vec<SplitKey> = summary
@@ -619,7 +616,7 @@ async fn detail_rolled(
             .areas
             .entry(layer.clone())
             .or_default()
-            .insert(area.clone(), cost(&rolled.groups)?.0);
+            .insert(area.clone(), cost(&rolled.groups)?.total);
         areas.entry(layer).or_default().insert(area, part);
     }
     Ok(((summary, services, departments, areas), spent))

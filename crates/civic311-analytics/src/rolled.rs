@@ -97,21 +97,25 @@ pub(crate) async fn summarize_split(
         Split::Area => store.rolled_up_by_area(q.from, q.before, areas).await?,
         Split::Service | Split::Department => {
             // Each pair of service and department, added into its service or its department.
-            let mut parts: BTreeMap<SplitKey, Rolled> = BTreeMap::new();
+            let mut parts: BTreeMap<SplitKey, (Rolled, BTreeMap<i64, u64>)> = BTreeMap::new();
             for ((service, department), rolled) in store.rolled_up_by_group(q).await? {
                 let key = match split {
                     Split::Service => service,
                     _ => department,
                 };
-                let part = parts.entry((key, String::new())).or_default();
+                let (part, bins) = parts.entry((key, String::new())).or_default();
                 part.groups.extend(rolled.groups);
-                let mut bins: BTreeMap<i64, u64> = part.bins.drain(..).collect();
                 for (bin, n) in rolled.bins {
                     *bins.entry(bin).or_default() += n;
                 }
-                part.bins = bins.into_iter().collect();
             }
-            parts.into_iter().collect()
+            parts
+                .into_iter()
+                .map(|(key, (mut part, bins))| {
+                    part.bins = bins.into_iter().collect();
+                    (key, part)
+                })
+                .collect()
         }
     };
     let mut open: HashMap<SplitKey, Vec<OpenGroup>> = HashMap::new();

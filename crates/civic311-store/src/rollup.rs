@@ -111,6 +111,14 @@ impl Sums {
         *self.bins.entry(bin).or_default() += sign * n;
     }
 
+    /// Requests read from the table: a group, and their bin when they have one.
+    fn rows(&mut self, sign: i64, key: GroupKey, bin: Option<i64>, n: i64, seconds: i64) {
+        if let Some(bin) = bin {
+            self.bin(sign, bin, n);
+        }
+        self.group(sign, key, n, seconds);
+    }
+
     /// What is left of the sums: the groups, bins and areas counted more than zero times.
     fn rolled(self) -> Result<Rolled> {
         let count = |n: i64| {
@@ -340,10 +348,7 @@ impl Store {
             if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
                 // An area's requests, read once for both.
                 for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
-                    if let Some(bin) = bin {
-                        sums.bin(sign, bin, n);
-                    }
-                    sums.group(sign, key, n, seconds);
+                    sums.rows(sign, key, bin, n, seconds);
                 }
             } else {
                 for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
@@ -360,45 +365,37 @@ impl Store {
         sums.rolled()
     }
 
-    /// The groups and close-time bins of `q`'s requests for each pair of service and
-    /// department (`""` for none) they hold, from the same roll-ups as [`Store::rolled_up`]
-    /// (no areas). A period of the city that spans whole UTC months is read as an area's is
-    /// (the months nearest its ends, plus or minus the hours between): by pair, a month's
-    /// days hold some thirty times the rows of the month itself.
+    /// The groups and close-time bins of `q`'s requests (`q` of the city: no area) for each
+    /// pair of service and department (`""` for none) they hold, from the same roll-ups as
+    /// [`Store::rolled_up`]. A period that spans whole UTC months is read as an area's is (the
+    /// months nearest its ends, plus or minus the hours between): by pair, a month's days hold
+    /// some thirty times the rows of the month itself.
     pub async fn rolled_up_by_group(&self, q: &RollupQuery) -> Result<Vec<(SplitKey, Rolled)>> {
         let mut parts: std::collections::BTreeMap<SplitKey, Sums> = Default::default();
         let by_month = area_pieces(q.from, q.before);
-        let pieces = if q.area.is_none()
-            && by_month
-                .iter()
-                .any(|(_, p)| matches!(p, Piece::Grain { .. }))
+        let pieces = if by_month
+            .iter()
+            .any(|(_, p)| matches!(p, Piece::Grain { .. }))
         {
             by_month
         } else {
-            pieces_of(q)
+            pieces(q.from, q.before)
+                .into_iter()
+                .map(|p| (1, p))
+                .collect()
         };
         for (sign, piece) in pieces {
-            if q.area.is_some() && matches!(piece, Piece::Rows { .. }) {
-                for (key, bin, n, seconds) in dispatch!(self, read, area_groups_bins(&piece, q))? {
-                    let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();
-                    if let Some(bin) = bin {
-                        sums.bin(sign, bin, n);
-                    }
-                    sums.group(sign, key, n, seconds);
-                }
-            } else {
-                for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
-                    let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();
-                    sums.group(sign, key, n, seconds);
-                }
-                for (service, department, bin, n) in
-                    dispatch!(self, read, rollup_bins_by_group(&piece, q))?
-                {
-                    parts
-                        .entry((service, department))
-                        .or_default()
-                        .bin(sign, bin, n);
-                }
+            for (key, (n, seconds)) in dispatch!(self, read, rollup_groups(&piece, q))? {
+                let sums = parts.entry((key.0.clone(), key.1.clone())).or_default();
+                sums.group(sign, key, n, seconds);
+            }
+            for (service, department, bin, n) in
+                dispatch!(self, read, rollup_bins_by_group(&piece, q))?
+            {
+                parts
+                    .entry((service, department))
+                    .or_default()
+                    .bin(sign, bin, n);
             }
         }
         parts_rolled(parts)
@@ -423,14 +420,12 @@ impl Store {
                         dispatch!(self, read, area_split_rows(from, before))?
                     {
                         let part = (layer, area);
-                        if !wanted.contains(&part) {
-                            continue;
+                        if wanted.contains(&part) {
+                            parts
+                                .entry(part)
+                                .or_default()
+                                .rows(sign, key, bin, n, seconds);
                         }
-                        let sums = parts.entry(part).or_default();
-                        if let Some(bin) = bin {
-                            sums.bin(sign, bin, n);
-                        }
-                        sums.group(sign, key, n, seconds);
                     }
                 }
                 Piece::Grain { from, before, .. } => {
