@@ -14,7 +14,8 @@ use crate::{Result, StoreError, StoredEvent};
 
 /// A request as the read queries return it: one JSON array per request, these fields in this
 /// order, with the parent's public id and the request's areas as `[layer, area]` pairs (see
-/// `sql/requests.rs`).
+/// `sql/requests.rs`); or, for PostgreSQL's bulk reads, these columns of a row, the areas read
+/// apart.
 #[derive(serde::Deserialize)]
 pub(crate) struct RequestRow {
     pub key: i64,
@@ -42,7 +43,48 @@ pub(crate) struct RequestRow {
     updated_at: DateTime<Utc>,
     closed_at: Option<DateTime<Utc>>,
     version: i64,
-    areas: Vec<(String, String)>,
+    pub areas: Vec<(String, String)>,
+}
+
+/// The columns in the order of the struct, by position: a 10M-row export spent a tenth of its
+/// time finding columns by name.
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for RequestRow
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Json<Vec<AttributeAnswer>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> std::result::Result<Self, sqlx::Error> {
+        Ok(RequestRow {
+            key: row.try_get(0)?,
+            id: row.try_get(1)?,
+            service_code: row.try_get(2)?,
+            status: row.try_get(3)?,
+            status_reason: row.try_get(4)?,
+            priority: row.try_get(5)?,
+            description: row.try_get(6)?,
+            lat: row.try_get(7)?,
+            long: row.try_get(8)?,
+            address: row.try_get(9)?,
+            address_id: row.try_get(10)?,
+            zip: row.try_get(11)?,
+            channel: row.try_get(12)?,
+            department_code: row.try_get(13)?,
+            assignee: row.try_get(14)?,
+            due_at: row.try_get(15)?,
+            parent_id: row.try_get(16)?,
+            attributes: row.try_get(17)?,
+            media_url: row.try_get(18)?,
+            created_at: row.try_get(19)?,
+            updated_at: row.try_get(20)?,
+            closed_at: row.try_get(21)?,
+            version: row.try_get(22)?,
+            areas: Vec::new(),
+        })
+    }
 }
 
 /// A JSON number, or a number written as text (SQLite's coordinates, see `sql/requests.rs`).

@@ -440,11 +440,67 @@ pub(crate) async fn requests(
     Ok(fetch_requests(&mut conn, q, people).await?.into_iter().map(|(_, r)| r).collect())
 }
 
+// PostgreSQL's bulk reads (the pages of an export or of a metric over a whole cohort): each
+// request's columns as they are (in the order of `RequestRow`), its parent's id by a join, and
+// the page's areas by a second query over the same keys, joined here. Building a JSON document
+// per request kept the server busy for most of a 10M export (docs/BENCHMARKS.md §7d);
+// PostgreSQL sends plain columns in its binary format. SQLite keeps the JSON page: one value per
+// page is what makes its reads fast.
+const REQUEST_COLUMNS: &str = "SELECT r.key, r.id, r.service_code, r.status, r.status_reason, r.priority, \
+     r.description, r.lat, r.long, r.address, r.address_id, r.zip, r.channel, r.department_code, r.assignee, \
+     r.due_at, p.id AS parent_id, r.attributes, r.media_url, r.created_at, r.updated_at, r.closed_at, r.version \
+     FROM service_requests r LEFT JOIN service_requests p ON p.key = r.parent_key";
+
+// Runs a `REQUEST_COLUMNS` query, and `areas` (key, layer, area) for the same keys; returns the
+// requests in key order. Without parallel workers: a page is an index range of a few thousand
+// rows, and on two cores starting two workers a page made a 10M export 20% slower.
+async fn fetch_columns(
+    pool: &Pool,
+    mut q: QueryBuilder<Db>,
+    mut areas: QueryBuilder<Db>,
+) -> Result<Vec<(i64, ServiceRequest)>> {
+    use futures_util::TryStreamExt;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await?;
+    let found: Vec<(i64, String, String)> = areas.build_query_as().fetch_all(&mut *tx).await?;
+    let mut by_key: std::collections::HashMap<i64, Vec<(String, String)>> =
+        std::collections::HashMap::with_capacity(found.len());
+    for (key, layer, area) in found {
+        by_key.entry(key).or_default().push((layer, area));
+    }
+    // Each row made a request as it arrives: collecting the rows first, then the requests, moved
+    // and reallocated every page twice (a fifth of an export's time).
+    let mut requests = Vec::with_capacity(by_key.len());
+    {
+        let mut rows = q.build_query_as::<RequestRow>().fetch(&mut *tx);
+        while let Some(mut row) = rows.try_next().await? {
+            row.areas = by_key.remove(&row.key).unwrap_or_default();
+            requests.push((row.key, row.into_request()?));
+        }
+    }
+    tx.commit().await?;
+    // A range read through the key index comes in key order already.
+    if !requests.is_sorted_by_key(|(key, _)| *key) {
+        requests.sort_unstable_by_key(|(key, _)| *key);
+    }
+    Ok(requests)
+}
+
 pub(crate) async fn export_page(
     pool: &Pool,
     f: &RequestFilter,
     keys: std::ops::Range<i64>,
 ) -> Result<Vec<(i64, ServiceRequest)>> {
+    if POSTGRES {
+        let mut q = QueryBuilder::<Db>::new(REQUEST_COLUMNS);
+        push_filter(&mut q, f);
+        q.push(" AND r.key >= ").push_bind(keys.start).push(" AND r.key < ").push_bind(keys.end);
+        let mut areas = QueryBuilder::<Db>::new(
+            "SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key >= ",
+        );
+        areas.push_bind(keys.start).push(" AND request_key < ").push_bind(keys.end);
+        return fetch_columns(pool, q, areas).await;
+    }
     let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     push_filter(&mut q, f);
     q.push(" AND r.key >= ")
@@ -472,6 +528,15 @@ pub(crate) async fn cohort_keys(pool: &Pool, f: &RequestFilter) -> Result<Vec<i6
 pub(crate) async fn export_keys(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, ServiceRequest)>> {
     if keys.is_empty() {
         return Ok(Vec::new());
+    }
+    if POSTGRES {
+        let mut q = QueryBuilder::<Db>::new(REQUEST_COLUMNS);
+        q.push(" WHERE r.key IN ");
+        push_keys(&mut q, keys);
+        let mut areas =
+            QueryBuilder::<Db>::new("SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key IN ");
+        push_keys(&mut areas, keys);
+        return fetch_columns(pool, q, areas).await;
     }
     let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     q.push(" WHERE r.key IN ");

