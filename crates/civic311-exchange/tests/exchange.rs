@@ -256,17 +256,14 @@ both_backends!(a_cohort_read_by_pages_is_what_the_lists_read);
 /// every date included, for the whole store and for a cohort listed by its keys.
 async fn a_cohort_read_by_pages_is_what_the_lists_read(db: &TestDb) {
     load_sample(&db.store).await;
-    let all = db
-        .store
-        .public_requests(
-            &RequestFilter::default(),
-            civic311_store::Page {
-                limit: 100_000,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let list = async |filter: &RequestFilter| {
+        let all = civic311_store::Page {
+            limit: 100_000,
+            offset: 0,
+        };
+        db.store.public_requests(filter, all).await.unwrap()
+    };
+    let all = list(&RequestFilter::default()).await;
     let open: Vec<&ServiceRequestId> = all
         .iter()
         .filter(|r| r.closed_at.is_none())
@@ -286,20 +283,8 @@ async fn a_cohort_read_by_pages_is_what_the_lists_read(db: &TestDb) {
         },
     ];
     for filter in cohorts {
-        let mut listed: std::collections::HashMap<
-            ServiceRequestId,
-            civic311_domain::ServiceRequest,
-        > = db
-            .store
-            .public_requests(
-                &filter,
-                civic311_store::Page {
-                    limit: 100_000,
-                    offset: 0,
-                },
-            )
+        let mut listed: std::collections::HashMap<_, _> = list(&filter)
             .await
-            .unwrap()
             .into_iter()
             .map(|r| (r.id.clone(), r))
             .collect();
