@@ -49,6 +49,11 @@ const STREET_SUFFIXES: &[&str] = &[
 impl Scrub {
     /// `text` without e-mail addresses and phone numbers (and house numbers when asked).
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        // An e-mail address has an `@`, a phone number and a house number digits: text without
+        // either (most descriptions) is returned as it is, without splitting it into words.
+        if !text.bytes().any(|b| b == b'@' || b.is_ascii_digit()) {
+            return Cow::Borrowed(text);
+        }
         let words: Vec<&str> = text.split_inclusive(char::is_whitespace).collect();
         let mut out = String::with_capacity(text.len());
         let mut changed = false;

@@ -122,7 +122,9 @@ pub async fn export(
                 &layers,
                 options.scrub,
             );
-            if record.description != r.description || record.address != r.location.address {
+            if record.description.as_deref() != r.description.as_deref()
+                || record.address.as_deref() != r.location.address.as_deref()
+            {
                 summary.scrubbed += 1;
             }
             sink.push(&record)?;
@@ -158,7 +160,7 @@ impl<W: Write> Sink for CsvSink<W> {
             record
                 .areas
                 .iter()
-                .map(|(_, a)| a.clone().unwrap_or_default()),
+                .map(|(_, a)| a.as_deref().unwrap_or_default().to_owned()),
         );
         self.writer.write_record(&self.row)?;
         Ok(())
@@ -207,8 +209,9 @@ impl<W: Write> Sink for GeoJsonSink<W> {
         for (layer, area) in &record.areas {
             properties.insert(
                 format!("{}{layer}", record::AREA_PREFIX),
-                area.clone()
-                    .map_or(serde_json::Value::Null, serde_json::Value::String),
+                area.as_deref().map_or(serde_json::Value::Null, |a| {
+                    serde_json::Value::String(a.to_owned())
+                }),
             );
         }
         let geometry = match (record.longitude, record.latitude) {

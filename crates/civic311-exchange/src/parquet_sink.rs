@@ -14,6 +14,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::export::{ExportError, Sink};
 use crate::record::{self, COLUMNS, Kind, Record, VERSION, Value};
@@ -111,7 +112,11 @@ impl<W: Write + Send> ParquetSink<W> {
                 }))
                 .collect();
         let schema = Arc::new(Schema::new(fields));
+        // The ids are written plain: each is a value of its own, and a dictionary of them was
+        // hashed id by id, then given up as too large. Addresses, places and descriptions
+        // repeat, and keep theirs.
         let properties = WriterProperties::builder()
+            .set_column_dictionary_enabled(ColumnPath::from("request_id"), false)
             .set_compression(Compression::SNAPPY)
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 "civic311.exchange_version".to_owned(),

@@ -3,6 +3,7 @@
 //! as a whole. CSV and Parquet give each cell as the text CSV would hold and go through the
 //! same checks ([`Columns::parse`]), so both formats accept and refuse the same things.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -31,7 +32,7 @@ pub enum FileError {
 pub trait Records {
     /// The next row, with where it starts (line in CSV, row in Parquet): a record, a row error,
     /// or `None` at the end.
-    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)>;
+    fn next_record(&mut self) -> Option<(u64, Result<Record<'static>, RowError>)>;
 
     /// After `next_record` returned `None`: why, if the input stopped being readable before
     /// its end.
@@ -39,7 +40,7 @@ pub trait Records {
 }
 
 impl<T: Records + ?Sized> Records for Box<T> {
-    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+    fn next_record(&mut self) -> Option<(u64, Result<Record<'static>, RowError>)> {
         (**self).next_record()
     }
 
@@ -116,7 +117,7 @@ impl Columns {
         &self,
         line: u64,
         cell_at: impl Fn(usize) -> Option<&'c str>,
-    ) -> Result<Record, RowError> {
+    ) -> Result<Record<'static>, RowError> {
         let err = |column: &str, reason: String| RowError {
             line,
             column: Some(column.to_owned()),
@@ -155,24 +156,25 @@ impl Columns {
                 format!("version {version}: this civic311 reads version {VERSION}"),
             ));
         }
-        let owned = |name: &str| cell(name).map(str::to_owned);
+        let owned = |name: &str| cell(name).map(|v| Cow::Owned(v.to_owned()));
+        let text = |v: &str| Cow::Owned(v.to_owned());
         Ok(Record {
             version,
-            city: cell("city").unwrap_or_default().to_owned(),
-            request_id: required("request_id")?.to_owned(),
+            city: text(cell("city").unwrap_or_default()),
+            request_id: text(required("request_id")?),
             category: match cell("category") {
                 Some(c) => c.parse().map_err(|e| err("category", format!("{e}")))?,
                 None => civic311_domain::StandardCategory::Other,
             },
-            service_code: required("service_code")?.to_owned(),
+            service_code: text(required("service_code")?),
             service_name: owned("service_name"),
             service_group: owned("service_group"),
             department: owned("department"),
             department_name: owned("department_name"),
-            status: required("status")?.to_owned(),
+            status: text(required("status")?),
             closure_reason: owned("closure_reason"),
-            priority: required("priority")?.to_owned(),
-            channel: required("channel")?.to_owned(),
+            priority: text(required("priority")?),
+            channel: text(required("channel")?),
             created_at: time("created_at")?.ok_or_else(|| err("created_at", "is empty".into()))?,
             updated_at: time("updated_at")?.ok_or_else(|| err("updated_at", "is empty".into()))?,
             closed_at: time("closed_at")?,
@@ -188,7 +190,7 @@ impl Columns {
                 .iter()
                 .map(|(layer, i)| {
                     let area = cell_at(*i).filter(|v| !v.is_empty());
-                    (layer.clone(), area.map(str::to_owned))
+                    (text(layer), area.map(text))
                 })
                 .collect(),
         })
@@ -217,7 +219,7 @@ impl<R: Read> Reader<R> {
 }
 
 impl<R: Read> Records for Reader<R> {
-    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+    fn next_record(&mut self) -> Option<(u64, Result<Record<'static>, RowError>)> {
         match self.csv.read_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {

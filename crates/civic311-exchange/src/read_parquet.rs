@@ -124,7 +124,7 @@ fn cell(column: &dyn Array, i: usize) -> Option<Cow<'_, str>> {
 }
 
 impl Records for ParquetReader {
-    fn next_record(&mut self) -> Option<(u64, Result<Record, RowError>)> {
+    fn next_record(&mut self) -> Option<(u64, Result<Record<'static>, RowError>)> {
         loop {
             if let Some(batch) = &self.batch
                 && self.next < batch.num_rows()

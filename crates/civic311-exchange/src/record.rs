@@ -1,6 +1,8 @@
 //! One request in the exchange format, version 1 (docs/EXCHANGE.md): a flat row that any city
 //! can write and any other can read, with the standard category beside the city's own service.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use civic311_domain::privacy::Scrub;
 use civic311_domain::{Service, ServiceRequest, StandardCategory};
@@ -71,81 +73,79 @@ impl Value<'_> {
 }
 
 /// A request as the exchange format carries it. Personal data is not part of the format:
-/// requesters are never exported, and free text is scrubbed on the way out.
+/// requesters are never exported, and free text is scrubbed on the way out. An export's record
+/// borrows its text from the request it is made of (a copy of each, a dozen a row, was most of
+/// what making a record cost); a file's is `Record<'static>`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub struct Record<'a> {
     pub version: i64,
-    pub city: String,
-    pub request_id: String,
+    pub city: Cow<'a, str>,
+    pub request_id: Cow<'a, str>,
     pub category: StandardCategory,
-    pub service_code: String,
-    pub service_name: Option<String>,
-    pub service_group: Option<String>,
-    pub department: Option<String>,
-    pub department_name: Option<String>,
-    pub status: String,
-    pub closure_reason: Option<String>,
-    pub priority: String,
-    pub channel: String,
+    pub service_code: Cow<'a, str>,
+    pub service_name: Option<Cow<'a, str>>,
+    pub service_group: Option<Cow<'a, str>>,
+    pub department: Option<Cow<'a, str>>,
+    pub department_name: Option<Cow<'a, str>>,
+    pub status: Cow<'a, str>,
+    pub closure_reason: Option<Cow<'a, str>>,
+    pub priority: Cow<'a, str>,
+    pub channel: Cow<'a, str>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
-    pub address: Option<String>,
-    pub zip: Option<String>,
-    pub description: Option<String>,
-    pub duplicate_of: Option<String>,
+    pub address: Option<Cow<'a, str>>,
+    pub zip: Option<Cow<'a, str>>,
+    pub description: Option<Cow<'a, str>>,
+    pub duplicate_of: Option<Cow<'a, str>>,
     /// (layer id, area id), one per area column of the file.
-    pub areas: Vec<(String, Option<String>)>,
+    pub areas: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
 }
 
-impl Record {
+impl<'a> Record<'a> {
     /// The record of a stored request; `layers` are the file's area columns, in order.
     pub fn of(
-        city: &str,
-        r: &ServiceRequest,
-        service: Option<&Service>,
-        department_name: Option<&str>,
-        layers: &[String],
+        city: &'a str,
+        r: &'a ServiceRequest,
+        service: Option<&'a Service>,
+        department_name: Option<&'a str>,
+        layers: &'a [String],
         scrub: Scrub,
-    ) -> Record {
+    ) -> Record<'a> {
         let category = service.map_or(StandardCategory::Other, Service::standard_category);
         let point = r.location.point;
         Record {
             version: VERSION,
-            city: city.to_owned(),
-            request_id: r.id.to_string(),
+            city: city.into(),
+            request_id: r.id.as_str().into(),
             category,
-            service_code: r.service_code.to_string(),
-            service_name: service.map(|s| s.name.clone()),
-            service_group: service.and_then(|s| s.group.clone()),
-            department: r.department.as_ref().map(ToString::to_string),
-            department_name: department_name.map(str::to_owned),
-            status: r.status.state().to_owned(),
-            closure_reason: r.status.reason().map(str::to_owned),
-            priority: r.priority.as_str().to_owned(),
-            channel: r.channel.as_str().to_owned(),
+            service_code: r.service_code.as_str().into(),
+            service_name: service.map(|s| s.name.as_str().into()),
+            service_group: service.and_then(|s| s.group.as_deref()).map(Cow::Borrowed),
+            department: r.department.as_ref().map(|d| d.as_str().into()),
+            department_name: department_name.map(Cow::Borrowed),
+            status: r.status.state().into(),
+            closure_reason: r.status.reason().map(Cow::Borrowed),
+            priority: r.priority.as_str().into(),
+            channel: r.channel.as_str().into(),
             created_at: r.created_at,
             updated_at: r.updated_at,
             closed_at: r.closed_at,
             due_at: r.due_at,
             latitude: point.map(|p| p.lat()),
             longitude: point.map(|p| p.long()),
-            address: r
-                .location
-                .address
-                .as_deref()
-                .map(|a| scrub.address(a).into_owned()),
-            zip: r.location.zip.clone(),
-            description: r.description.as_deref().map(|d| scrub.text(d).into_owned()),
-            duplicate_of: r.parent_id.as_ref().map(ToString::to_string),
+            address: r.location.address.as_deref().map(|a| scrub.address(a)),
+            zip: r.location.zip.as_deref().map(Cow::Borrowed),
+            description: r.description.as_deref().map(|d| scrub.text(d)),
+            duplicate_of: r.parent_id.as_ref().map(|p| p.as_str().into()),
             areas: layers
                 .iter()
                 .map(|layer| {
-                    let area = r.location.area_in(layer).map(ToString::to_string);
-                    (layer.clone(), area)
+                    let area = r.location.area_in(layer).map(|a| a.as_str().into());
+                    (layer.as_str().into(), area)
                 })
                 .collect(),
         }
@@ -156,18 +156,18 @@ impl Record {
         use Value::{Float, Int, Text, Time};
         [
             Int(self.version),
-            Text(Some(&self.city)),
-            Text(Some(&self.request_id)),
+            Text(Some(&*self.city)),
+            Text(Some(&*self.request_id)),
             Text(Some(self.category.slug())),
-            Text(Some(&self.service_code)),
+            Text(Some(&*self.service_code)),
             Text(self.service_name.as_deref()),
             Text(self.service_group.as_deref()),
             Text(self.department.as_deref()),
             Text(self.department_name.as_deref()),
-            Text(Some(&self.status)),
+            Text(Some(&*self.status)),
             Text(self.closure_reason.as_deref()),
-            Text(Some(&self.priority)),
-            Text(Some(&self.channel)),
+            Text(Some(&*self.priority)),
+            Text(Some(&*self.channel)),
             Time(Some(self.created_at)),
             Time(Some(self.updated_at)),
             Time(self.closed_at),

@@ -144,7 +144,7 @@ type Converted = (
 
 fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)> {
     let bad = |column: &'static str| move |e: civic311_domain::DomainError| (column, e.to_string());
-    let service_code = ServiceCode::parse(r.service_code.as_str()).map_err(bad("service_code"))?;
+    let service_code = ServiceCode::parse(&*r.service_code).map_err(bad("service_code"))?;
     let department = r
         .department
         .as_deref()
@@ -160,22 +160,22 @@ fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)
     for (layer, area) in &r.areas {
         if let Some(area) = area {
             areas.push(AreaRef {
-                layer: LayerId::parse(layer.as_str()).map_err(bad("area"))?,
-                area: AreaId::parse(area.as_str()).map_err(bad("area"))?,
+                layer: LayerId::parse(&**layer).map_err(bad("area"))?,
+                area: AreaId::parse(&**area).map_err(bad("area"))?,
             });
         }
     }
     let history = HistoricalRequest {
-        id: ServiceRequestId::parse(r.request_id.as_str()).map_err(bad("request_id"))?,
+        id: ServiceRequestId::parse(&*r.request_id).map_err(bad("request_id"))?,
         service_code: service_code.clone(),
         status: Status::parse(&r.status, r.closure_reason.as_deref()).map_err(bad("status"))?,
         priority: Priority::parse(&r.priority).map_err(bad("priority"))?,
-        description: r.description.clone(),
+        description: r.description.as_deref().map(str::to_owned),
         location: Location {
             point,
-            address: r.address.clone(),
+            address: r.address.as_deref().map(str::to_owned),
             address_id: None,
-            zip: r.zip.clone(),
+            zip: r.zip.as_deref().map(str::to_owned),
             areas,
         },
         channel: Channel::parse(&r.channel).map_err(bad("channel"))?,
@@ -198,10 +198,11 @@ fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)
         code: service_code,
         name: r
             .service_name
-            .clone()
-            .unwrap_or_else(|| r.service_code.clone()),
+            .as_deref()
+            .unwrap_or(&r.service_code)
+            .to_owned(),
         description: None,
-        group: r.service_group.clone(),
+        group: r.service_group.as_deref().map(str::to_owned),
         keywords: vec![],
         department: department.clone(),
         attributes: vec![],
@@ -213,8 +214,8 @@ fn convert(r: &Record, source: &str) -> Result<Converted, (&'static str, String)
     let department = department.map(|code| Department {
         name: r
             .department_name
-            .clone()
-            .unwrap_or_else(|| code.to_string()),
+            .as_deref()
+            .map_or_else(|| code.to_string(), str::to_owned),
         code,
         email: None,
         phone: None,
