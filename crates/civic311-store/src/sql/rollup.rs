@@ -472,7 +472,11 @@ pub(crate) async fn close_times_split(
     for bin in distinct {
         bins.push_bind(bin);
     }
-    q.push(format!(") AND ({k1}, {k2}, r.close_bin) IN (VALUES "));
+    // The part's column as an expression (`|| ''`), which no index serves: PostgreSQL otherwise
+    // found each (service, bin) pair through the index of services, visiting every request of
+    // the service in the month (1.4 s of a cold 10M report, against 0.18 s through the
+    // close-time index, which holds the service and needs no visit).
+    q.push(format!(") AND ({k1} || '', {k2}, r.close_bin) IN (VALUES "));
     for (i, ((k1, k2), bin)) in wanted.iter().enumerate() {
         q.push(if i == 0 { "(" } else { ", (" })
             .push_bind(k1.clone())
