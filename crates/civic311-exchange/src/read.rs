@@ -156,8 +156,8 @@ impl Columns {
                 format!("version {version}: this civic311 reads version {VERSION}"),
             ));
         }
-        let owned = |name: &str| cell(name).map(|v| Cow::Owned(v.to_owned()));
         let text = |v: &str| Cow::Owned(v.to_owned());
+        let owned = |name: &str| cell(name).map(text);
         Ok(Record {
             version,
             city: text(cell("city").unwrap_or_default()),

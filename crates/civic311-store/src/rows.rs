@@ -47,8 +47,8 @@ pub(crate) struct RequestRow {
 }
 
 /// The columns in the order of the struct, by position: a 10M-row export spent a tenth of its
-/// time finding columns by name, and a tenth more checking each value's SQL type against the
-/// Rust one, which the column list of the query (`REQUEST_COLUMNS`) fixes once for all rows.
+/// time finding columns by name, and a twentieth more checking each value's SQL type against
+/// the Rust one, which the column list of the query (`REQUEST_COLUMNS`) fixes once for all rows.
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for RequestRow
 where
     usize: sqlx::ColumnIndex<R>,

@@ -453,16 +453,15 @@ const REQUEST_COLUMNS: &str = "SELECT r.key, r.id, r.service_code, r.status, r.s
 // The areas of the same requests as a `REQUEST_COLUMNS` query, followed by a condition on the key.
 const AREAS_OF_KEYS: &str = "SELECT request_key, layer_id, area_id FROM request_areas WHERE request_key ";
 
-// Runs a `REQUEST_COLUMNS` query, and `areas` (key, layer, area) for the same keys; returns the
-// requests in key order. Without parallel workers: a page is an index range of a few thousand
-// rows, and on two cores starting two workers a page made a 10M export 20% slower.
-// Requests a page usually holds (an export's page: `civic311_exchange::export::PAGE` keys).
-const PAGE_HINT: usize = 5_000;
-
+// Runs a `REQUEST_COLUMNS` query, and `areas` (key, layer, area) for the same keys, of at most
+// `keys` requests; returns the requests in key order. Without parallel workers: a page is an
+// index range of a few thousand rows, and on two cores starting two workers a page made a 10M
+// export 20% slower.
 async fn fetch_columns(
     pool: &Pool,
     mut q: QueryBuilder<Db>,
     mut areas: QueryBuilder<Db>,
+    keys: usize,
 ) -> Result<Vec<(i64, ServiceRequest)>> {
     use futures_util::TryStreamExt;
     let mut tx = pool.begin().await?;
@@ -470,7 +469,7 @@ async fn fetch_columns(
     // Decoded as they arrive, by position and without checking each value's type against the
     // column's (three columns the query names).
     let mut by_key: std::collections::HashMap<i64, Vec<(String, String)>> =
-        std::collections::HashMap::with_capacity(PAGE_HINT);
+        std::collections::HashMap::with_capacity(keys);
     {
         let mut found = areas.build().fetch(&mut *tx);
         while let Some(row) = found.try_next().await? {
@@ -482,7 +481,7 @@ async fn fetch_columns(
     }
     // Each row made a request as it arrives: collecting the rows first, then the requests, moved
     // and reallocated every page twice (a fifth of an export's time).
-    let mut requests = Vec::with_capacity(PAGE_HINT);
+    let mut requests = Vec::with_capacity(keys);
     {
         let mut rows = q.build_query_as::<RequestRow>().fetch(&mut *tx);
         while let Some(mut row) = rows.try_next().await? {
@@ -509,7 +508,8 @@ pub(crate) async fn export_page(
         q.push(" AND r.key >= ").push_bind(keys.start).push(" AND r.key < ").push_bind(keys.end);
         let mut areas = QueryBuilder::<Db>::new(AREAS_OF_KEYS);
         areas.push(">= ").push_bind(keys.start).push(" AND request_key < ").push_bind(keys.end);
-        return fetch_columns(pool, q, areas).await;
+        let span = usize::try_from(keys.end.saturating_sub(keys.start)).unwrap_or_default();
+        return fetch_columns(pool, q, areas, span).await;
     }
     let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     push_filter(&mut q, f);
@@ -545,7 +545,7 @@ pub(crate) async fn export_keys(pool: &Pool, keys: &[i64]) -> Result<Vec<(i64, S
         push_keys(&mut q, keys);
         let mut areas = QueryBuilder::<Db>::new(AREAS_OF_KEYS);
         push_keys(areas.push("IN "), keys);
-        return fetch_columns(pool, q, areas).await;
+        return fetch_columns(pool, q, areas, keys.len()).await;
     }
     let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
     q.push(" WHERE r.key IN ");
