@@ -175,20 +175,32 @@ pub async fn import_file(
         std::io::BufReader::new(file),
         &shown,
         mapping,
-        |_, _| {},
+        |_| {},
     )
     .await
 }
 
+/// How far an import has come, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Rows read so far, and bytes of the input read.
+    Read { rows: u64, bytes: u64 },
+    /// Every row is read, and a bulk load (the first import into a store) writes its last
+    /// batch, then builds the indexes it left out and counts the roll-ups: a step without rows
+    /// to count, which took as long as reading and writing the rows on SQLite at 1M rows
+    /// (docs/BENCHMARKS.md §6e).
+    Indexing,
+}
+
 /// Imports records through a mapping, streaming: memory stays flat whatever the size. Requests
 /// already stored are brought up to date (their changes become events), so a re-import changes
-/// nothing. `progress` is called after each batch with (rows read, bytes read).
+/// nothing. `progress` is told of each batch and of a bulk load's last step.
 pub async fn import_reader(
     store: &Store,
     input: impl Read,
     shown: &str,
     mapping: Mapping,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(Progress),
 ) -> Result<ImportReport, ImportError> {
     let mut rows = RowReader::new(input, shown, mapping)?;
     let areas = store.area_index().await?;
@@ -211,14 +223,25 @@ pub async fn import_reader(
                 .push(row.at, row.request, row.events, &mut report)
                 .await?
             {
-                progress(report.rows_read, rows.position());
+                progress(Progress::Read {
+                    rows: report.rows_read,
+                    bytes: rows.position(),
+                });
             }
         }
         rows.finish(shown)
     }
     .await;
+    if read.is_ok() {
+        progress(Progress::Read {
+            rows: report.rows_read,
+            bytes: rows.position(),
+        });
+        if writer.bulk {
+            progress(Progress::Indexing);
+        }
+    }
     writer.finish(read, &mut report).await?;
-    progress(report.rows_read, rows.position());
     Ok(report)
 }
 

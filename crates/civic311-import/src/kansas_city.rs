@@ -51,7 +51,7 @@ pub async fn import_reader(
     input: impl std::io::Read,
     shown: &str,
 ) -> Result<ImportReport, ImportError> {
-    csv_import::import_reader(store, input, shown, mapping(), |_, _| {}).await
+    csv_import::import_reader(store, input, shown, mapping(), |_| {}).await
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
         file.as_slice(),
         "dirty.csv",
         mapping("nyc-current.toml"),
-        |_, _| {},
+        |_| {},
     )
     .await
     .unwrap();
@@ -336,7 +336,7 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
         file.as_slice(),
         "dirty.csv",
         mapping("nyc-2010s.toml"),
-        |_, _| {},
+        |_| {},
     )
     .await;
     assert!(
@@ -348,7 +348,7 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
         file.as_slice(),
         "dirty.csv",
         mapping("kansas-city.toml"),
-        |_, _| {},
+        |_| {},
     )
     .await;
     let err = kc.err().unwrap().to_string();
@@ -381,7 +381,7 @@ async fn an_unreadable_file_stops_the_import_and_restores_the_store(db: &TestDb)
         Breaks(std::io::Cursor::new(cut)),
         "cut.csv",
         mapping("nyc-current.toml"),
-        |_, _| {},
+        |_| {},
     )
     .await
     .unwrap_err()

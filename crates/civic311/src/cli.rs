@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use civic311_import::csv_import::Progress;
 use civic311_store::Store;
 use civic311_web::AppState;
 use clap::{Parser, Subcommand};
@@ -922,18 +923,26 @@ async fn import(store: &Store, source: ImportSource) -> Result<()> {
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
             let shown = source.display().to_string();
             let started = std::time::Instant::now();
-            let progress = |rows: u64, bytes: u64| {
-                let secs = started.elapsed().as_secs_f64().max(0.001);
-                let rate = rows as f64 / secs;
-                let eta = if bytes > 0 && size > bytes {
-                    secs * (size - bytes) as f64 / bytes as f64
-                } else {
-                    0.0
-                };
-                eprint!(
-                    "\r{rows} rows, {rate:.0} rows/s, {:.0}% , ETA {eta:.0} s   ",
-                    100.0 * bytes as f64 / size.max(1) as f64
-                );
+            let progress = |step: Progress| match step {
+                Progress::Read { rows, bytes } => {
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    let rate = rows as f64 / secs;
+                    let eta = if bytes > 0 && size > bytes {
+                        secs * (size - bytes) as f64 / bytes as f64
+                    } else {
+                        0.0
+                    };
+                    eprint!(
+                        "\r{rows} rows, {rate:.0} rows/s, {:.0}% , ETA {eta:.0} s   ",
+                        100.0 * bytes as f64 / size.max(1) as f64
+                    );
+                }
+                // The ETA above counted rows only: say what the wait after 100% is.
+                Progress::Indexing => eprint!(
+                    "\nevery row read in {:.0} s; a first import builds its indexes and counts \
+                     its roll-ups at the end, which can take as long again...",
+                    started.elapsed().as_secs_f64()
+                ),
             };
             let report = civic311_import::csv_import::import_reader(
                 store,

@@ -641,6 +641,9 @@ fn csv_exports_import_through_a_mapping_with_a_row_report() {
         out.contains(&format!("{rows} rows read, {rows} imported")),
         "{out}"
     );
+    // A first import is a bulk load: after its rows, the wait for its indexes is announced.
+    let indexing = "a first import builds its indexes";
+    assert!(err.contains(indexing), "{err}");
     // Rows closed before they were created are kept, flagged, in the row report.
     let flagged = std::fs::read_to_string(&report).unwrap();
     assert!(
@@ -649,11 +652,12 @@ fn csv_exports_import_through_a_mapping_with_a_row_report() {
             .any(|l| l.starts_with("flagged,") && l.contains("before it was created")),
         "{flagged}"
     );
-    let (ok, out, _) = import("nyc-2010s.toml");
+    let (ok, out, err) = import("nyc-2010s.toml");
     assert!(
         ok && out.contains(&format!("0 imported, 0 updated, {rows} unchanged")),
         "{out}"
     );
+    assert!(!err.contains(indexing), "{err}");
     // The current-layout mapping reads a column this older file does not have.
     let (ok, _, err) = import("nyc-current.toml");
     assert!(!ok && err.contains("Open Data Channel Type"), "{err}");
