@@ -154,6 +154,46 @@ async fn every_shape(store: &Store, tz: Tz, year: &str, now: DateTime<Utc>) -> u
         };
         assert!(agree(store, tz, of_department, now).await > 0);
     }
+    // The busiest UTC day of those requests, read from the requests with their areas (its first
+    // second left out, so no whole day of the roll-ups serves it), for its busiest service and
+    // department alone: the day's other requests and their areas stay out.
+    let mut by_day: BTreeMap<_, Vec<&ServiceRequest>> = BTreeMap::new();
+    for r in &year_requests {
+        by_day.entry(r.created_at.date_naive()).or_default().push(r);
+    }
+    let (day, of_day) = by_day.iter().max_by_key(|(_, rs)| rs.len()).unwrap();
+    let busiest = |key: &dyn Fn(&ServiceRequest) -> Option<String>| {
+        let mut n: BTreeMap<String, usize> = BTreeMap::new();
+        for r in of_day {
+            if let Some(k) = key(r) {
+                *n.entry(k).or_default() += 1;
+            }
+        }
+        (
+            n.len(),
+            n.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k),
+        )
+    };
+    let (services, service) = busiest(&|r| Some(r.service_code.to_string()));
+    assert!(services > 1, "{day}: {services} services");
+    let start = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 1).unwrap());
+    let of_day = RequestFilter {
+        created_from: Some(start),
+        created_before: Some(start + chrono::Duration::hours(36)),
+        ..Default::default()
+    };
+    let of_service = RequestFilter {
+        service_codes: vec![ServiceCode::parse(service.unwrap()).unwrap()],
+        ..of_day.clone()
+    };
+    assert!(agree(store, tz, of_service, now).await > 0);
+    if let (_, Some(department)) = busiest(&|r| r.department.as_ref().map(|d| d.to_string())) {
+        let of_department = RequestFilter {
+            department: Some(DepartmentCode::parse(department).unwrap()),
+            ..of_day
+        };
+        assert!(agree(store, tz, of_department, now).await > 0);
+    }
     let year_summary = summarize_rows(
         store,
         &Options {

@@ -213,14 +213,23 @@ fn bins_query(piece: &Piece, f: &RollupQuery, by_group: bool) -> QueryBuilder<Db
 }
 
 // The two columns naming a request's part of a split (the second empty but for areas), and the
-// join that finds them (`sa`, the request's areas, for a split by area).
+// join that finds them (`sa`, the request's areas, for a split by area). A request's areas are
+// found in the areas' index of creation times, by its creation time (the key kept from serving
+// as an index's by `+`): the requests of a close-time bin come in order of creation, so theirs
+// are the period's run of that index, where looked up by key they were pages all over the
+// areas' table (a cold report's medians by area; joining the areas of all the period's requests
+// in memory instead took 0.15 s more of a warm 10M report for 0.05 s less of a cold one).
 fn split_columns(split: Option<crate::rollup::Split>) -> (&'static str, &'static str, &'static str) {
     use crate::rollup::Split;
     match split {
         None => ("CAST('' AS TEXT)", "CAST('' AS TEXT)", ""),
         Some(Split::Service) => ("r.service_code", "CAST('' AS TEXT)", ""),
         Some(Split::Department) => ("coalesce(r.department_code, '')", "CAST('' AS TEXT)", ""),
-        Some(Split::Area) => ("sa.layer_id", "sa.area_id", " JOIN request_areas sa ON sa.request_key = {key}"),
+        Some(Split::Area) => (
+            "sa.layer_id",
+            "sa.area_id",
+            " JOIN request_areas sa ON sa.created_at = r.created_at AND +sa.request_key = {key}",
+        ),
     }
 }
 
@@ -240,13 +249,22 @@ pub(crate) async fn area_split_rows(
     from: DateTime<Utc>,
     before: DateTime<Utc>,
 ) -> Result<Vec<(String, String, crate::rollup::GroupKey, Option<i64>, i64, i64)>> {
-    let mut q = QueryBuilder::<Db>::new(
-        "SELECT sa.layer_id, sa.area_id, r.service_code, coalesce(r.department_code, ''), r.channel, r.status, \
-         r.outcome, r.close_bin, CAST(count(*) AS BIGINT), CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT) \
-         FROM service_requests r JOIN request_areas sa ON sa.request_key = r.key WHERE r.created_at >= ",
+    let mut q = QueryBuilder::<Db>::new("");
+    push_range_with_areas(
+        &mut q,
+        (from, before),
+        ", r.service_code, coalesce(r.department_code, '') AS department_code, r.channel, r.status, r.outcome, \
+         r.close_bin, r.close_seconds",
+        |q| {
+            q.push(" AND r.outcome IS NOT NULL");
+        },
+        "",
     );
-    q.push_bind(from).push(" AND r.created_at < ").push_bind(before);
-    q.push(" AND r.outcome IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8");
+    q.push(
+        " SELECT sa.layer_id, sa.area_id, r.service_code, r.department_code, r.channel, r.status, r.outcome, \
+         r.close_bin, CAST(count(*) AS BIGINT), CAST(coalesce(sum(r.close_seconds), 0) AS BIGINT) \
+         FROM sa JOIN r ON r.key = sa.request_key GROUP BY 1, 2, 3, 4, 5, 6, 7, 8",
+    );
     let rows: Vec<SplitGroupRow> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
@@ -322,7 +340,41 @@ pub(crate) async fn area_split_bins(
     Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
+// Opens a query with the city's requests created in `[from, before)` as `r` (their key and
+// `columns`, those meeting what `condition` appends) and their areas as `sa` (key, layer, area;
+// those meeting `areas_condition`), each read from an index of creation times (a run of each),
+// then joined in memory. Each request's areas looked up by its key were a page read each in a
+// store read cold: a range's requests are scattered over their table.
+fn push_range_with_areas(
+    q: &mut QueryBuilder<Db>,
+    (from, before): (DateTime<Utc>, DateTime<Utc>),
+    columns: &str,
+    condition: impl FnOnce(&mut QueryBuilder<Db>),
+    areas_condition: &str,
+) {
+    q.push("WITH r AS MATERIALIZED (SELECT r.key")
+        .push(columns)
+        .push(" FROM service_requests r WHERE r.created_at >= ")
+        .push_bind(from)
+        .push(" AND r.created_at < ")
+        .push_bind(before);
+    condition(q);
+    q.push("), sa AS MATERIALIZED (SELECT request_key, layer_id, area_id FROM request_areas WHERE created_at >= ")
+        .push_bind(from)
+        .push(" AND created_at < ")
+        .push_bind(before)
+        .push(areas_condition)
+        .push(")");
+}
+
 pub(crate) async fn rollup_areas(pool: &Pool, piece: &Piece, f: &RollupQuery) -> Result<Vec<(String, String, i64)>> {
+    if let (Piece::Rows { from, before }, None) = (piece, &f.area) {
+        // Every area of the city's requests read, in every layer.
+        let mut q = QueryBuilder::<Db>::new("");
+        push_range_with_areas(&mut q, (*from, *before), "", |q| push_rollup_filter(q, f), "");
+        q.push(" SELECT sa.layer_id, sa.area_id, CAST(count(*) AS BIGINT) FROM sa JOIN r ON r.key = sa.request_key GROUP BY 1, 2");
+        return Ok(q.build_query_as().fetch_all(pool).await?);
+    }
     let mut q = QueryBuilder::<Db>::new(match piece {
         Piece::Rows { .. } => "SELECT a.layer_id, a.area_id, CAST(count(*) AS BIGINT)",
         Piece::Grain { .. } => "SELECT r.layer_id, r.area_id, CAST(sum(r.requests) AS BIGINT)",
@@ -372,8 +424,23 @@ pub(crate) async fn open_groups(
     split: Option<crate::rollup::Split>,
 ) -> Result<Vec<(crate::rollup::SplitKey, OpenGroup)>> {
     let (k1, k2, join) = split_columns(split);
-    let mut q = QueryBuilder::<Db>::new("SELECT ");
-    q.push(k1).push(", ").push(k2).push(", CAST(CASE");
+    let mut q = QueryBuilder::<Db>::new("");
+    // The city's by area: the open requests (their own index) joined to their areas (those of
+    // open outcomes in the areas' index of creation times).
+    let by_area = f.area.is_none() && split == Some(crate::rollup::Split::Area);
+    if by_area {
+        push_range_with_areas(
+            &mut q,
+            (f.from, f.before),
+            ", r.created_at, r.due_at, r.outcome, r.channel",
+            |q| {
+                q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
+                push_rollup_filter(q, f);
+            },
+            &format!(" AND outcome < {}", crate::rollup::OPEN_OUTCOMES_BELOW),
+        );
+    }
+    q.push("SELECT ").push(k1).push(", ").push(k2).push(", CAST(CASE");
     for (i, t) in born_after.iter().enumerate() {
         q.push(" WHEN r.created_at > ").push_bind(*t).push(" THEN ").push(i.to_string());
     }
@@ -389,12 +456,16 @@ pub(crate) async fn open_groups(
         // 150 ms.)
         push_rows(&mut q, f, f.from, f.before, "", Read::Requests);
         q.push(" AND fa.outcome < ").push(crate::rollup::OPEN_OUTCOMES_BELOW.to_string());
+    } else if by_area {
+        q.push(" FROM sa JOIN r ON r.key = sa.request_key");
     } else {
         // Few: through their own index.
         push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
     }
-    q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
-    push_rollup_filter(&mut q, f);
+    if !by_area {
+        q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
+        push_rollup_filter(&mut q, f);
+    }
     q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
     let rows: Vec<(String, String, i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;
     rows.into_iter()

@@ -113,8 +113,8 @@ async fn suspended_indexes_come_back(backend: Backend) {
         return;
     };
     let suspended = db.store.suspend_indexes().await.unwrap();
-    // created, updated, service, status, parent, due, close bin, open; areas by area; events by
-    // kind; the triggers that keep the roll-ups (requests inserted, updated, deleted; areas
+    // created, updated, service, status, parent, due, close bin, open; areas by area and by
+    // creation time; events by kind; the triggers that keep the roll-ups (requests inserted, updated, deleted; areas
     // inserted, deleted) and those by area (areas inserted, deleted; requests updated); on
     // PostgreSQL the foreign keys of requests (service, parent), events, areas and requesters.
     let foreign_keys = match backend {
@@ -122,13 +122,40 @@ async fn suspended_indexes_come_back(backend: Backend) {
         Backend::Postgres => 5,
     };
     let triggers = 5 + 3;
-    assert_eq!(suspended, 10 + triggers + foreign_keys);
+    assert_eq!(suspended, 11 + triggers + foreign_keys);
     assert_eq!(db.store.suspend_indexes().await.unwrap(), 0, "none left");
     // The load dies here; the next start-up builds them again.
     let reopened = Store::open(&db.url).await.unwrap();
     assert_eq!(reopened.restore_indexes().await.unwrap(), 0);
     assert_eq!(reopened.suspend_indexes().await.unwrap(), suspended);
     assert_eq!(reopened.restore_indexes().await.unwrap(), suspended);
+    // A migration that redefines an index while a load has it suspended builds it then, and the
+    // load's end leaves it be (the creation-time index of 20261209090000, its statements alone:
+    // the index it adds is among those this store suspended).
+    assert_eq!(reopened.suspend_indexes().await.unwrap(), suspended);
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let migration = std::fs::read_to_string(format!(
+        "{}/migrations/{dir}/20261209090000_created_covering.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let code: String = migration
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let redefined: Vec<&str> = code
+        .split(';')
+        .filter(|s| s.contains("service_requests_created"))
+        .collect();
+    assert_eq!(redefined.len(), 3, "{code}");
+    for statement in redefined {
+        try_raw(&db, statement).await.unwrap();
+    }
+    assert_eq!(reopened.restore_indexes().await.unwrap(), suspended - 1);
     reopened.close().await;
     // The keys are checked again: an event of no request is refused.
     let dangling = "INSERT INTO request_events (request_key, at, actor, kind, payload) \
