@@ -425,6 +425,10 @@ pub(crate) async fn open_groups(
 ) -> Result<Vec<(crate::rollup::SplitKey, OpenGroup)>> {
     let (k1, k2, join) = split_columns(split);
     let mut q = QueryBuilder::<Db>::new("");
+    let open_of_query = |q: &mut QueryBuilder<Db>| {
+        q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
+        push_rollup_filter(q, f);
+    };
     // The city's by area: the open requests (their own index) joined to their areas (those of
     // open outcomes in the areas' index of creation times).
     let by_area = f.area.is_none() && split == Some(crate::rollup::Split::Area);
@@ -433,10 +437,7 @@ pub(crate) async fn open_groups(
             &mut q,
             (f.from, f.before),
             ", r.created_at, r.due_at, r.outcome, r.channel",
-            |q| {
-                q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
-                push_rollup_filter(q, f);
-            },
+            open_of_query,
             &format!(" AND outcome < {}", crate::rollup::OPEN_OUTCOMES_BELOW),
         );
     }
@@ -463,8 +464,7 @@ pub(crate) async fn open_groups(
         push_rows(&mut q, f, f.from, f.before, join, Read::Probing);
     }
     if !by_area {
-        q.push(" AND r.status <> 'closed' AND r.outcome IS NOT NULL");
-        push_rollup_filter(&mut q, f);
+        open_of_query(&mut q);
     }
     q.push(" GROUP BY 1, 2, 3, 4, 5, 6");
     let rows: Vec<(String, String, i64, i64, i16, String, i64)> = q.build_query_as().fetch_all(pool).await?;

@@ -114,9 +114,10 @@ async fn suspended_indexes_come_back(backend: Backend) {
     };
     let suspended = db.store.suspend_indexes().await.unwrap();
     // created, updated, service, status, parent, due, close bin, open; areas by area and by
-    // creation time; events by kind; the triggers that keep the roll-ups (requests inserted, updated, deleted; areas
-    // inserted, deleted) and those by area (areas inserted, deleted; requests updated); on
-    // PostgreSQL the foreign keys of requests (service, parent), events, areas and requesters.
+    // creation time; events by kind; the triggers that keep the roll-ups (requests inserted,
+    // updated, deleted; areas inserted, deleted) and those by area (areas inserted, deleted;
+    // requests updated); on PostgreSQL the foreign keys of requests (service, parent), events,
+    // areas and requesters.
     let foreign_keys = match backend {
         Backend::Sqlite => 0,
         Backend::Postgres => 5,
