@@ -499,6 +499,9 @@ async fn kansas_city_rolled_up_as_counted(db: &TestDb) {
     // A store written before the areas had roll-ups: the migration counts them.
     forget_area_rollups_and_backfill(db).await;
     assert_eq!(every_shape(store, tz, "2019", now).await, 3);
+    // A store written before the city's bins by period: the migration sums them.
+    forget_city_bins_and_backfill(db).await;
+    assert_eq!(every_shape(store, tz, "2019", now).await, 3);
 
     // A store written before outcomes were kept: they are computed when it is opened.
     forget_outcomes(db).await;
@@ -515,6 +518,7 @@ async fn forget_outcomes(db: &TestDb) {
             "UPDATE service_requests SET outcome = NULL, close_seconds = NULL, close_bin = NULL",
             "DELETE FROM request_rollup",
             "DELETE FROM close_rollup",
+            "DELETE FROM close_bin_rollup",
             "DELETE FROM area_rollup",
             "DELETE FROM area_request_rollup",
             "DELETE FROM area_close_rollup",
@@ -540,6 +544,28 @@ async fn forget_area_times_and_backfill(db: &TestDb) {
 /// (20261206090000_area_rollups.sql) of this backend.
 async fn forget_area_rollups_and_backfill(db: &TestDb) {
     let migration = migration_of(db, "20261206090000_area_rollups.sql");
+    let backfill = stored_backfill(&migration, 3);
+    let mut statements = vec![
+        "DELETE FROM area_request_rollup",
+        "DELETE FROM area_close_rollup",
+        "DELETE FROM area_pair_rollup",
+    ];
+    statements.extend(backfill);
+    run_raw(db, &statements).await;
+}
+
+/// Empties the city's bins by period, as a store of an earlier version has none, then runs the
+/// statement that sums them in the migration that made them (20261210090000_city_bins.sql).
+async fn forget_city_bins_and_backfill(db: &TestDb) {
+    let migration = migration_of(db, "20261210090000_city_bins.sql");
+    let mut statements = vec!["DELETE FROM close_bin_rollup"];
+    statements.extend(stored_backfill(&migration, 1));
+    run_raw(db, &statements).await;
+}
+
+/// The `n` statements of a migration that count the requests already stored (after its
+/// "-- The requests already stored." line).
+fn stored_backfill(migration: &str, n: usize) -> Vec<&str> {
     let (_, stored) = migration
         .split_once("-- The requests already stored.")
         .unwrap();
@@ -548,14 +574,8 @@ async fn forget_area_rollups_and_backfill(db: &TestDb) {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    assert_eq!(backfill.len(), 3, "{backfill:?}");
-    let mut statements = vec![
-        "DELETE FROM area_request_rollup",
-        "DELETE FROM area_close_rollup",
-        "DELETE FROM area_pair_rollup",
-    ];
-    statements.extend(backfill);
-    run_raw(db, &statements).await;
+    assert_eq!(backfill.len(), n, "{backfill:?}");
+    backfill
 }
 
 async fn new_york_rolled_up_as_counted(db: &TestDb) {

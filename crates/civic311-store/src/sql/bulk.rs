@@ -78,7 +78,7 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
         // and roll-ups are vacuumed too, which marks their pages all-visible: until then an
         // index-only scan (the open requests of a period, an area's requests of an outcome,
         // from their covering indexes) visits the table for every row.
-        sqlx::query("VACUUM (ANALYZE) service_requests, request_areas, request_rollup, close_rollup, area_rollup, \
+        sqlx::query("VACUUM (ANALYZE) service_requests, request_areas, request_rollup, close_rollup, close_bin_rollup, area_rollup, \
              area_request_rollup, area_close_rollup, area_pair_rollup").execute(pool).await?;
         sqlx::query("ANALYZE request_events").execute(pool).await?;
     }

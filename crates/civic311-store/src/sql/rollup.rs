@@ -79,6 +79,8 @@ fn push_rows(q: &mut QueryBuilder<Db>, f: &RollupQuery, from: DateTime<Utc>, bef
 enum Rollup {
     Groups,
     Bins,
+    // The bins of the whole city, no service or department chosen.
+    CityBins,
     Areas,
     Count,
 }
@@ -89,6 +91,7 @@ impl Rollup {
         match self {
             Rollup::Groups | Rollup::Count => "request_rollup",
             Rollup::Bins => "close_rollup",
+            Rollup::CityBins => "close_bin_rollup",
             Rollup::Areas => "area_rollup",
         }
     }
@@ -98,7 +101,7 @@ impl Rollup {
     fn of_area(self) -> (&'static str, &'static str) {
         match self {
             Rollup::Groups => ("area_request_rollup", ""),
-            Rollup::Bins => ("area_close_rollup", ""),
+            Rollup::Bins | Rollup::CityBins => ("area_close_rollup", ""),
             Rollup::Areas => ("area_pair_rollup", ""),
             Rollup::Count => ("area_pair_rollup", " AND r.layer_id = r.of_layer AND r.area_id = r.of_area"),
         }
@@ -193,7 +196,7 @@ pub(crate) async fn rollup_bins(pool: &Pool, piece: &Piece, f: &RollupQuery) -> 
 }
 
 // The query of the close-time bins of a piece, (bin, requests), or by service and department
-// first (`by_group`).
+// first (`by_group`). The whole city's months and days are read from its bins by period alone.
 fn bins_query(piece: &Piece, f: &RollupQuery, by_group: bool) -> QueryBuilder<Db> {
     let mut q = QueryBuilder::<Db>::new("SELECT ");
     if by_group {
@@ -203,7 +206,9 @@ fn bins_query(piece: &Piece, f: &RollupQuery, by_group: bool) -> QueryBuilder<Db
         Piece::Rows { .. } => "r.close_bin, CAST(count(*) AS BIGINT)",
         Piece::Grain { .. } => "r.bin, CAST(sum(r.requests) AS BIGINT)",
     });
-    push_piece(&mut q, piece, f, Rollup::Bins, "", Read::Requests);
+    let whole_city = !by_group && f.service_codes.is_empty() && f.department.is_none();
+    let rollup = if whole_city { Rollup::CityBins } else { Rollup::Bins };
+    push_piece(&mut q, piece, f, rollup, "", Read::Requests);
     if matches!(piece, Piece::Rows { .. }) {
         q.push(" AND r.close_bin IS NOT NULL AND r.outcome IS NOT NULL");
     }
@@ -584,6 +589,7 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
     let statements = [
         "DELETE FROM request_rollup".to_owned(),
         "DELETE FROM close_rollup".to_owned(),
+        "DELETE FROM close_bin_rollup".to_owned(),
         "DELETE FROM area_rollup".to_owned(),
         "DELETE FROM area_request_rollup".to_owned(),
         "DELETE FROM area_close_rollup".to_owned(),
@@ -615,6 +621,9 @@ async fn rebuild_rollups_in(conn: &mut Conn) -> Result<()> {
         "INSERT INTO close_rollup (grain, period, service_code, department_code, bin, requests) \
          SELECT 2, substr(period, 1, 7), service_code, department_code, bin, sum(requests) \
          FROM close_rollup WHERE grain = 1 GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5"
+            .to_owned(),
+        "INSERT INTO close_bin_rollup (grain, period, bin, requests) \
+         SELECT grain, period, bin, sum(requests) FROM close_rollup GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
             .to_owned(),
         "INSERT INTO area_rollup (grain, period, layer_id, area_id, service_code, department_code, requests) \
          SELECT 2, substr(period, 1, 7), layer_id, area_id, service_code, department_code, sum(requests) \
