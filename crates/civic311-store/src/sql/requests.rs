@@ -367,6 +367,17 @@ fn push_service_codes(q: &mut QueryBuilder<Db>, codes: &[civic311_domain::Servic
 }
 
 fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
+    push_filter_by(q, f, false);
+}
+
+// As `push_filter`; with `open_index`, on SQLite, a filter of open states only (none closed, no
+// area) is written so that the index of the open requests can serve it: SQLite, which keeps no
+// statistics, took the status index and read every open request of the period from the table
+// to test the rest (a list of New York's open overdue requests of a year at 1M, 22,275 of
+// 116,007 open: 0.10 s of statements, 0.03 s from the open index, which covers what the lists
+// test). The open index's own condition (`status <> 'closed'`, redundant here) is written out,
+// and a unary `+` keeps the status index out.
+fn push_filter_by(q: &mut QueryBuilder<Db>, f: &RequestFilter, open_index: bool) {
     q.push(" WHERE 1 = 1");
     if !f.ids.is_empty() {
         q.push(" AND r.id IN (");
@@ -383,12 +394,17 @@ fn push_filter(q: &mut QueryBuilder<Db>, f: &RequestFilter) {
     // requests of a year); a unary `+` keeps it off those two.
     let city = if f.area.is_some() && !POSTGRES { " AND +r." } else { " AND r." };
     if !f.states.is_empty() {
-        q.push(city).push("status IN (");
+        let through_open =
+            open_index && !POSTGRES && f.area.is_none() && f.states.iter().all(|s| *s != "closed");
+        q.push(if through_open { " AND +r." } else { city }).push("status IN (");
         let mut list = q.separated(", ");
         for s in &f.states {
             list.push_bind(*s);
         }
         q.push(")");
+        if through_open {
+            q.push(" AND r.status <> 'closed'");
+        }
     }
     if let Some(d) = &f.department {
         q.push(" AND r.department_code = ").push_bind(d.as_str().to_owned());
@@ -662,7 +678,7 @@ pub(crate) async fn cohort_page(
         }
         None => {
             q.push(" FROM service_requests r");
-            push_filter(q, f);
+            push_filter_by(q, f, true);
             q.push(" AND ");
             push_condition(q, c, "r");
         }
