@@ -116,14 +116,13 @@ async fn suspended_indexes_come_back(backend: Backend) {
     // created, updated, service, status, parent, due, close bin, open; areas by area and by
     // creation time; events by kind; the triggers that keep the roll-ups (requests inserted,
     // updated, deleted; areas inserted, deleted) and those by area (areas inserted, deleted;
-    // requests updated); on SQLite those of the city's bins (requests inserted, updated,
-    // deleted: PostgreSQL's requests trigger keeps them too); on PostgreSQL the foreign keys of
-    // requests (service, parent), events, areas and requesters.
-    let (foreign_keys, city_bins) = match backend {
-        Backend::Sqlite => (0, 3),
-        Backend::Postgres => (5, 0),
+    // requests updated) and those of the city's bins (requests inserted, updated, deleted); on
+    // PostgreSQL the foreign keys of requests (service, parent), events, areas and requesters.
+    let foreign_keys = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 5,
     };
-    let triggers = 5 + 3 + city_bins;
+    let triggers = 5 + 3 + 3;
     assert_eq!(suspended, 11 + triggers + foreign_keys);
     assert_eq!(db.store.suspend_indexes().await.unwrap(), 0, "none left");
     // The load dies here; the next start-up builds them again.
