@@ -97,8 +97,13 @@ async fn arrive(c: &Client, path: &str) -> Option<String> {
     );
 }
 
+/// The element `selector` finds, waited for up to 10 s: a click that submits a form returns
+/// before the next page has loaded (once, in CI, `#login-error` was looked for on the login
+/// form itself).
 async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
-    c.find(Locator::Css(selector))
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(selector))
         .await
         .unwrap_or_else(|e| panic!("{selector}: {e}"))
 }
