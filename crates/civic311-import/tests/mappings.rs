@@ -355,6 +355,71 @@ async fn dirty_rows_are_flagged_or_rejected_and_latin1_is_read(db: &TestDb) {
     assert!(err.contains("CASE ID"), "{err}");
 }
 
+both_backends!(a_newer_extract_updates_in_reading_order_what_the_store_holds);
+
+/// A newer extract meets requests already stored, which the store reads in one go per batch: an
+/// id listed twice in it is compared with what its previous row left, not with what was stored
+/// before the import (closed, then open again: a close and a reopening, both counted as updates).
+async fn a_newer_extract_updates_in_reading_order_what_the_store_holds(db: &TestDb) {
+    let store = &db.store;
+    let header = "Unique Key,Created Date,Closed Date,Agency,Agency Name,Complaint Type,Descriptor,Status,Incident Address,Incident Zip,Latitude,Longitude,Open Data Channel Type,Due Date\n";
+    let row = |id: u32, closed: &str, status: &str| {
+        format!(
+            "{id},05/01/2022 10:00:00 AM,{closed},DOT,Department of Transportation,Street Condition,Pothole,{status},{id} Main St,10001,40.75,-73.99,PHONE,\n"
+        )
+    };
+    let closed = "05/02/2022 10:00:00 AM";
+    let file = |rows: &[String]| format!("{header}{}", rows.concat());
+    let first = file(&[row(1, "", "Open"), row(2, "", "Open"), row(3, "", "Open")]);
+    let import = |text: String| async move {
+        csv_import::import_reader(
+            store,
+            text.as_bytes(),
+            "extract.csv",
+            mapping("nyc-current.toml"),
+            |_| {},
+        )
+        .await
+        .unwrap()
+    };
+    let report = import(first).await;
+    assert_eq!(report.imported, 3);
+    let newer = file(&[
+        row(1, closed, "Closed"),
+        row(2, "", "Open"),
+        row(3, closed, "Closed"),
+        row(1, "", "Open"),
+        row(4, "", "Open"),
+    ]);
+    let report = import(newer).await;
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(
+        (report.imported, report.updated, report.unchanged),
+        (1, 3, 1)
+    );
+    let id = |n: u32| civic311_domain::ServiceRequestId::parse(format!("nyc:{n}")).unwrap();
+    let one = store.request(&id(1)).await.unwrap().unwrap();
+    assert!(!one.status.is_closed(), "the later row of id 1 wins");
+    assert_eq!(one.closed_at, None);
+    let kinds: Vec<&str> = store
+        .events(&id(1))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e.event.kind {
+            EventKind::StatusChanged { .. } => Some("closed"),
+            EventKind::Reopened { .. } => Some("reopened"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["closed", "reopened"]);
+    let three = store.request(&id(3)).await.unwrap().unwrap();
+    assert!(three.status.is_closed());
+    // The same extract again says nothing new.
+    let again = import(file(&[row(1, "", "Open"), row(3, closed, "Closed")])).await;
+    assert_eq!((again.updated, again.unchanged), (0, 2));
+}
+
 /// A file that stops being readable half-way (a disk or network error).
 struct Breaks(std::io::Cursor<Vec<u8>>);
 

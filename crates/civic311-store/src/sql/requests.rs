@@ -308,6 +308,26 @@ async fn load_in(conn: &mut Conn, id: &str) -> Result<(i64, ServiceRequest)> {
     Ok(r)
 }
 
+// Loads the requests stored under `ids` (locked for update on PostgreSQL) with their parts, by
+// id, in one read per thousand: a re-import finds most of its rows already stored, and one read
+// each was a round trip to SQLite's thread or the server per row (docs/BENCHMARKS.md §6f).
+async fn load_many(conn: &mut Conn, ids: &[&str]) -> Result<std::collections::HashMap<String, (i64, ServiceRequest)>> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(REQUESTS_PER_INSERT) {
+        let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
+        q.push(" WHERE r.id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")").push(LOCK).push(")").push(REQUESTS_END);
+        for (key, r) in fetch_requests(conn, q, true).await? {
+            found.insert(r.id.to_string(), (key, r));
+        }
+    }
+    Ok(found)
+}
+
 // Appends `(k1, k2, ...)` as bound parameters.
 fn push_keys<'a>(q: &'a mut QueryBuilder<Db>, keys: &[i64]) -> &'a mut QueryBuilder<Db> {
     q.push("(");
@@ -894,19 +914,25 @@ pub(crate) async fn upsert_requests(
     let keys = insert_many(&mut tx, batch).await?;
     let mut done = Upserted::default();
     let counts = &mut done.counts;
+    // Those already stored, read at once; an id repeated in the batch meets what its previous
+    // row left (`current` is kept up to date by `save_in`).
+    let taken: Vec<&str> = batch.iter().zip(&keys).filter(|(_, k)| k.is_none()).map(|((r, _), _)| r.id.as_str()).collect();
+    let mut stored = load_many(&mut tx, &taken).await?;
     for (at, ((fresh, _), key)) in batch.iter().zip(&keys).enumerate() {
         if key.is_some() {
             counts.inserted += 1;
             continue;
         }
-        let (key, mut current) = load_in(&mut tx, fresh.id.as_str()).await?;
-        if key >= fresh_keys {
+        let (key, current) = stored
+            .get_mut(fresh.id.as_str())
+            .ok_or_else(|| StoreError::NotFound { what: "service request", id: fresh.id.to_string() })?;
+        if *key >= fresh_keys {
             done.repeated.push(at);
         }
         match current.refresh_from_source(fresh, source) {
             None => counts.unchanged += 1,
             Some(events) => {
-                save_in(&mut tx, key, &mut current, &events).await?;
+                save_in(&mut tx, *key, current, &events).await?;
                 counts.updated += 1;
             }
         }
