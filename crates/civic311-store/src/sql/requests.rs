@@ -1,5 +1,7 @@
 // Service requests and their event log. Included by backend.rs once per backend.
 
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Utc};
 use civic311_domain::outcome::Outcome;
 use civic311_domain::{
@@ -256,6 +258,14 @@ async fn insert_many(
 
 // Saves a changed request if nobody saved it since `r.version`, then bumps `r.version`.
 async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[RequestEvent]) -> Result<()> {
+    update_row(conn, r).await?;
+    replace_parts(conn, &[(key, &*r, events)]).await?;
+    after_save(conn, key, r, events).await
+}
+
+// Writes a changed request's row if nobody saved it since `r.version`, then bumps `r.version`.
+// Its areas, requester and events are written by `replace_parts`.
+async fn update_row(conn: &mut Conn, r: &mut ServiceRequest) -> Result<()> {
     let parent: Option<i64> = match &r.parent_id {
         Some(p) => sqlx::query_scalar("SELECT key FROM service_requests WHERE id = $1")
             .bind(p.as_str())
@@ -282,14 +292,30 @@ async fn save_in(conn: &mut Conn, key: i64, r: &mut ServiceRequest, events: &[Re
             None => StoreError::NotFound { what: "service request", id: r.id.to_string() },
         });
     }
-    for table in ["DELETE FROM request_areas WHERE request_key = $1", "DELETE FROM requesters WHERE request_key = $1"] {
-        sqlx::query(table).bind(key).execute(&mut *conn).await?;
-    }
-    insert_parts(conn, &[(key, &*r, events)]).await?;
     r.version += 1;
+    Ok(())
+}
+
+// Writes the areas and requesters of saved requests again, and their new events, for many at
+// once: on PostgreSQL the roll-ups' statement triggers fire once per statement, 2-3 ms each
+// whatever its rows (docs/BENCHMARKS.md §6f). Each key once.
+async fn replace_parts(conn: &mut Conn, saved: &[(i64, &ServiceRequest, &[RequestEvent])]) -> Result<()> {
+    let keys: Vec<i64> = saved.iter().map(|(k, ..)| *k).collect();
+    for chunk in keys.chunks(ROWS_PER_INSERT) {
+        for table in ["DELETE FROM request_areas WHERE request_key IN ", "DELETE FROM requesters WHERE request_key IN "] {
+            let mut q = QueryBuilder::<Db>::new(table);
+            push_keys(&mut q, chunk);
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    insert_parts(conn, saved).await
+}
+
+// What follows a save: notifications, follow-ups, and a new escalation sweep after a new due
+// date (reclassified, clock resumed).
+async fn after_save(conn: &mut Conn, key: i64, r: &ServiceRequest, events: &[RequestEvent]) -> Result<()> {
     notify_in(conn, key, r, events).await?;
     follow_ups_in(conn, key, r, events).await?;
-    // A new due date (reclassified, clock resumed): the escalation sweep starts over from it.
     if events.iter().any(|e| matches!(e.kind, civic311_domain::EventKind::DueDateChanged { .. })) {
         sqlx::query("UPDATE service_requests SET escalation_level = 0 WHERE key = $1")
             .bind(key)
@@ -915,9 +941,13 @@ pub(crate) async fn upsert_requests(
     let mut done = Upserted::default();
     let counts = &mut done.counts;
     // Those already stored, read at once; an id repeated in the batch meets what its previous
-    // row left (`current` is kept up to date by `save_in`).
+    // row left (`current` is kept up to date by `update_row`).
     let taken: Vec<&str> = batch.iter().zip(&keys).filter(|(_, k)| k.is_none()).map(|((r, _), _)| r.id.as_str()).collect();
     let mut stored = load_many(&mut tx, &taken).await?;
+    // The rows of those that changed are written one by one (each checks its version), their
+    // parts once for the batch: ids in order of first change, with their events in order.
+    let mut changed: Vec<(&str, Vec<RequestEvent>)> = Vec::new();
+    let mut position: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (at, ((fresh, _), key)) in batch.iter().zip(&keys).enumerate() {
         if key.is_some() {
             counts.inserted += 1;
@@ -932,10 +962,27 @@ pub(crate) async fn upsert_requests(
         match current.refresh_from_source(fresh, source) {
             None => counts.unchanged += 1,
             Some(events) => {
-                save_in(&mut tx, *key, current, &events).await?;
+                update_row(&mut tx, current).await?;
                 counts.updated += 1;
+                match position.entry(fresh.id.as_str()) {
+                    Entry::Occupied(slot) => changed[*slot.get()].1.extend(events),
+                    Entry::Vacant(slot) => {
+                        slot.insert(changed.len());
+                        changed.push((fresh.id.as_str(), events));
+                    }
+                }
             }
         }
+    }
+    let saved: Vec<(i64, &ServiceRequest, &[RequestEvent])> = changed
+        .iter()
+        .filter_map(|(id, events)| stored.get(*id).map(|(key, r)| (*key, r, events.as_slice())))
+        .collect();
+    replace_parts(&mut tx, &saved).await?;
+    // Told of in the request's state at the end of the batch (an id changed twice in one batch
+    // is told of both changes at once).
+    for (key, r, events) in &saved {
+        after_save(&mut tx, *key, r, events).await?;
     }
     tx.commit().await?;
     Ok(done)
