@@ -208,11 +208,11 @@ async fn insert_parts(conn: &mut Conn, saved: &[(i64, &ServiceRequest, &[Request
 
 // The keys of the stored parents of a chunk, in one query (a subquery per row would open one
 // cursor per row on service_requests, which SQLite pays for on every write).
-async fn parent_keys(
+async fn parent_keys<'a>(
     conn: &mut Conn,
-    chunk: &[(ServiceRequest, Vec<RequestEvent>)],
+    chunk: impl Iterator<Item = &'a ServiceRequest>,
 ) -> Result<std::collections::HashMap<String, i64>> {
-    let ids: Vec<&str> = chunk.iter().filter_map(|(r, _)| r.parent_id.as_ref().map(|p| p.as_str())).collect();
+    let ids: Vec<&str> = chunk.filter_map(|r| r.parent_id.as_ref().map(|p| p.as_str())).collect();
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -235,7 +235,7 @@ async fn insert_many(
 ) -> Result<Vec<Option<i64>>> {
     let mut keys = Vec::with_capacity(batch.len());
     for chunk in batch.chunks(REQUESTS_PER_INSERT) {
-        let parents = parent_keys(conn, chunk).await?;
+        let parents = parent_keys(conn, chunk.iter().map(|(r, _)| r)).await?;
         let mut q = QueryBuilder::<Db>::new(INSERT_REQUESTS);
         q.push_values(chunk, |mut row, (r, _)| {
             row.push_bind(r.id.as_str()).push_bind(r.created_at).push_bind(0_i64);
@@ -293,6 +293,69 @@ async fn update_row(conn: &mut Conn, r: &mut ServiceRequest) -> Result<()> {
         });
     }
     r.version += 1;
+    Ok(())
+}
+
+// PostgreSQL: the changed rows of an import's batch in one UPDATE a thousand, from a JSON array
+// of their columns, so that the roll-ups' statement triggers fire once for them all instead of
+// once a request (4.7 ms each, docs/BENCHMARKS.md §6f). Each request's version is checked as
+// `update_row` does, and bumped once; each key once, in its state at the end of the batch.
+async fn update_rows(conn: &mut Conn, rows: &mut [(i64, &mut ServiceRequest)]) -> Result<()> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let from: Vec<String> = request_fields!().split(',').map(|c| format!("v.{}", c.trim())).collect();
+        format!(
+            "UPDATE service_requests r SET ({}, version) = ({}, r.version + 1) \
+             FROM jsonb_populate_recordset(NULL::service_requests, ",
+            request_fields!(),
+            from.join(", ")
+        )
+    });
+    for chunk in rows.chunks_mut(REQUESTS_PER_INSERT) {
+        let parents = parent_keys(conn, chunk.iter().map(|(_, r)| &**r)).await?;
+        let values: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|(key, r)| {
+                let point = r.location.point;
+                let outcome = Outcome::of(r);
+                serde_json::json!({
+                    "key": key,
+                    "version": r.version,
+                    "service_code": r.service_code.as_str(),
+                    "status": r.status.state(),
+                    "status_reason": r.status.reason(),
+                    "priority": r.priority.as_str(),
+                    "description": r.description,
+                    "lat": point.map(|p| p.lat()),
+                    "long": point.map(|p| p.long()),
+                    "address": r.location.address,
+                    "address_id": r.location.address_id,
+                    "zip": r.location.zip,
+                    "channel": r.channel.as_str(),
+                    "department_code": r.department.as_ref().map(|d| d.as_str()),
+                    "assignee": r.assignee,
+                    "due_at": r.due_at,
+                    "parent_key": r.parent_id.as_ref().and_then(|p| parents.get(p.as_str())),
+                    "attributes": r.attributes,
+                    "updated_at": r.updated_at,
+                    "closed_at": r.closed_at,
+                    "media_url": r.media_url,
+                    "outcome": outcome.code(),
+                    "close_seconds": outcome.close_seconds,
+                    "close_bin": outcome.close_bin(),
+                })
+            })
+            .collect();
+        let mut q = QueryBuilder::<Db>::new(SQL.as_str());
+        q.push_bind(Json(values)).push(") v WHERE r.key = v.key AND r.version = v.version RETURNING r.key");
+        let updated: std::collections::HashSet<i64> = q.build_query_scalar().fetch_all(&mut *conn).await?.into_iter().collect();
+        for (key, r) in chunk.iter_mut() {
+            if !updated.contains(key) {
+                // Saved by someone else since it was read: `update_row` says by whom.
+                return update_row(conn, r).await;
+            }
+            r.version += 1;
+        }
+    }
     Ok(())
 }
 
@@ -944,8 +1007,9 @@ pub(crate) async fn upsert_requests(
     // row left (`current` is kept up to date by `update_row`).
     let taken: Vec<&str> = batch.iter().zip(&keys).filter(|(_, k)| k.is_none()).map(|((r, _), _)| r.id.as_str()).collect();
     let mut stored = load_many(&mut tx, &taken).await?;
-    // The rows of those that changed are written one by one (each checks its version), their
-    // parts once for the batch: ids in order of first change, with their events in order.
+    // The rows of those that changed are written one by one on SQLite, by the thousand on
+    // PostgreSQL (each checks its version), their parts once for the batch: ids in order of
+    // first change, with their events in order.
     let mut changed: Vec<(&str, Vec<RequestEvent>)> = Vec::new();
     let mut position: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (at, ((fresh, _), key)) in batch.iter().zip(&keys).enumerate() {
@@ -962,7 +1026,9 @@ pub(crate) async fn upsert_requests(
         match current.refresh_from_source(fresh, source) {
             None => counts.unchanged += 1,
             Some(events) => {
-                update_row(&mut tx, current).await?;
+                if !POSTGRES {
+                    update_row(&mut tx, current).await?;
+                }
                 counts.updated += 1;
                 match position.entry(fresh.id.as_str()) {
                     Entry::Occupied(slot) => changed[*slot.get()].1.extend(events),
@@ -973,6 +1039,14 @@ pub(crate) async fn upsert_requests(
                 }
             }
         }
+    }
+    if POSTGRES {
+        let mut rows: Vec<(i64, &mut ServiceRequest)> = stored
+            .iter_mut()
+            .filter(|(id, _)| position.contains_key(id.as_str()))
+            .map(|(_, (key, r))| (*key, r))
+            .collect();
+        update_rows(&mut tx, &mut rows).await?;
     }
     let saved: Vec<(i64, &ServiceRequest, &[RequestEvent])> = changed
         .iter()
