@@ -301,8 +301,10 @@ async fn update_row(conn: &mut Conn, r: &mut ServiceRequest) -> Result<()> {
 // once a request (4.7 ms each, docs/BENCHMARKS.md §6f). Each request's version is checked as
 // `update_row` does, and bumped once; each key once, in its state at the end of the batch.
 async fn update_rows(conn: &mut Conn, rows: &mut [(i64, &mut ServiceRequest)]) -> Result<()> {
+    static FIELDS: std::sync::LazyLock<Vec<&str>> =
+        std::sync::LazyLock::new(|| request_fields!().split(',').map(str::trim).collect());
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let from: Vec<String> = request_fields!().split(',').map(|c| format!("v.{}", c.trim())).collect();
+        let from: Vec<String> = FIELDS.iter().map(|c| format!("v.{c}")).collect();
         format!(
             "UPDATE service_requests r SET ({}, version) = ({}, r.version + 1) \
              FROM jsonb_populate_recordset(NULL::service_requests, ",
@@ -310,6 +312,7 @@ async fn update_rows(conn: &mut Conn, rows: &mut [(i64, &mut ServiceRequest)]) -
             from.join(", ")
         )
     });
+    use serde_json::json;
     for chunk in rows.chunks_mut(REQUESTS_PER_INSERT) {
         let parents = parent_keys(conn, chunk.iter().map(|(_, r)| &**r)).await?;
         let values: Vec<serde_json::Value> = chunk
@@ -317,32 +320,37 @@ async fn update_rows(conn: &mut Conn, rows: &mut [(i64, &mut ServiceRequest)]) -
             .map(|(key, r)| {
                 let point = r.location.point;
                 let outcome = Outcome::of(r);
-                serde_json::json!({
-                    "key": key,
-                    "version": r.version,
-                    "service_code": r.service_code.as_str(),
-                    "status": r.status.state(),
-                    "status_reason": r.status.reason(),
-                    "priority": r.priority.as_str(),
-                    "description": r.description,
-                    "lat": point.map(|p| p.lat()),
-                    "long": point.map(|p| p.long()),
-                    "address": r.location.address,
-                    "address_id": r.location.address_id,
-                    "zip": r.location.zip,
-                    "channel": r.channel.as_str(),
-                    "department_code": r.department.as_ref().map(|d| d.as_str()),
-                    "assignee": r.assignee,
-                    "due_at": r.due_at,
-                    "parent_key": r.parent_id.as_ref().and_then(|p| parents.get(p.as_str())),
-                    "attributes": r.attributes,
-                    "updated_at": r.updated_at,
-                    "closed_at": r.closed_at,
-                    "media_url": r.media_url,
-                    "outcome": outcome.code(),
-                    "close_seconds": outcome.close_seconds,
-                    "close_bin": outcome.close_bin(),
-                })
+                // In `push_fields`' order, named by `request_fields!`.
+                let values = [
+                    json!(r.service_code.as_str()),
+                    json!(r.status.state()),
+                    json!(r.status.reason()),
+                    json!(r.priority.as_str()),
+                    json!(r.description),
+                    json!(point.map(|p| p.lat())),
+                    json!(point.map(|p| p.long())),
+                    json!(r.location.address),
+                    json!(r.location.address_id),
+                    json!(r.location.zip),
+                    json!(r.channel.as_str()),
+                    json!(r.department.as_ref().map(|d| d.as_str())),
+                    json!(r.assignee),
+                    json!(r.due_at),
+                    json!(r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()))),
+                    json!(r.attributes),
+                    json!(r.updated_at),
+                    json!(r.closed_at),
+                    json!(r.media_url),
+                    json!(outcome.code()),
+                    json!(outcome.close_seconds),
+                    json!(outcome.close_bin()),
+                ];
+                debug_assert_eq!(values.len(), FIELDS.len());
+                let mut row: serde_json::Map<String, serde_json::Value> =
+                    FIELDS.iter().map(|f| f.to_string()).zip(values).collect();
+                row.insert("key".into(), (*key).into());
+                row.insert("version".into(), r.version.into());
+                serde_json::Value::Object(row)
             })
             .collect();
         let mut q = QueryBuilder::<Db>::new(SQL.as_str());
@@ -390,11 +398,8 @@ async fn after_save(conn: &mut Conn, key: i64, r: &ServiceRequest, events: &[Req
 
 // Loads one request (locked for update on PostgreSQL) with its parts.
 async fn load_in(conn: &mut Conn, id: &str) -> Result<(i64, ServiceRequest)> {
-    let mut q = QueryBuilder::<Db>::new(REQUESTS_JSON);
-    q.push(" WHERE r.id = ").push_bind(id).push(LOCK).push(")").push(REQUESTS_END);
-    let mut all = fetch_requests(conn, q, true).await?;
-    let r = all.pop().ok_or_else(|| StoreError::NotFound { what: "service request", id: id.into() })?;
-    Ok(r)
+    let found = load_many(conn, &[id]).await?.remove(id);
+    found.ok_or_else(|| StoreError::NotFound { what: "service request", id: id.into() })
 }
 
 // Loads the requests stored under `ids` (locked for update on PostgreSQL) with their parts, by
