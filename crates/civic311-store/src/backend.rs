@@ -18,9 +18,19 @@ pub(crate) mod sqlite {
     include!("sql/bulk.rs");
     include!("sql/activity.rs");
     include!("sql/rollup.rs");
+    include!("sql/recount.rs");
 
     async fn insert_events(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
         insert_event_rows(conn, items).await
+    }
+
+    // A month at a time in hash maps, through the creation-time index, where it is there.
+    async fn count_rollups(conn: &mut Conn) -> Result<()> {
+        if can_count_by_month(conn).await? {
+            count_rollups_by_month(conn).await
+        } else {
+            count_rollups_by_sql(conn).await
+        }
     }
 }
 
@@ -40,4 +50,8 @@ pub(crate) mod postgres {
     include!("sql/activity.rs");
     include!("sql/rollup.rs");
     include!("sql/copy.rs");
+
+    async fn count_rollups(conn: &mut Conn) -> Result<()> {
+        count_rollups_by_sql(conn).await
+    }
 }

@@ -20,6 +20,7 @@ mod error;
 mod follow_ups;
 mod intake;
 mod pool;
+mod recount;
 mod requests;
 mod rollup;
 mod rows;
