@@ -2,9 +2,9 @@
 //! time: after a bulk load, and on SQLite. Each `GROUP BY` of the roll-ups' statements makes
 //! SQLite sort every request it counts (about 2 µs a row whatever the sorter's memory), and the
 //! area roll-ups joined and sorted the areas three times: 31 s of a 1M-row import
-//! (docs/BENCHMARKS.md §6g). Here a month's requests, read in creation order through the
-//! creation-time index with their areas, are counted in hash maps and each roll-up's rows of
-//! the month come out sorted by its key, so the tables grow at their ends.
+//! (docs/BENCHMARKS.md §6g). Here the requests, read a day at a time in creation order through
+//! the creation-time index with their areas, are counted in hash maps, and each roll-up's rows
+//! of a month come out sorted by its key, so the tables grow at their ends.
 //!
 //! What is counted is what the roll-ups' triggers count: [`MonthCounts`] is checked against
 //! them on every store by the roll-up tests (`every_shape`).
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-/// One row of a month's read: a request as the roll-ups count it, with one of its areas (none
+/// One row of a day's read: a request as the roll-ups count it, with one of its areas (none
 /// for a request without areas).
 #[derive(Debug, Deserialize)]
 pub(crate) struct CountedRow {
