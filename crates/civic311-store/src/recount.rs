@@ -1,5 +1,5 @@
-//! Counting the roll-ups (rollup.rs) again from the requests, one UTC month of creation at a
-//! time: after a bulk load, and on SQLite. Each `GROUP BY` of the roll-ups' statements makes
+//! Counting the roll-ups (rollup.rs) again from the requests, by UTC month of creation: after
+//! a bulk load, and on SQLite. Each `GROUP BY` of the roll-ups' statements makes
 //! SQLite sort every request it counts (about 2 µs a row whatever the sorter's memory), and the
 //! area roll-ups joined and sorted the areas three times: 31 s of a 1M-row import
 //! (docs/BENCHMARKS.md §6g). Here the requests, read a day at a time in creation order through
