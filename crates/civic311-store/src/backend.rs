@@ -24,8 +24,8 @@ pub(crate) mod sqlite {
         insert_event_rows(conn, items).await
     }
 
-    // By month in hash maps, read a day at a time through the creation-time index, where it is
-    // there.
+    // By month in hash maps, read a day at a time through the creation-time indexes, where
+    // they are there.
     async fn count_rollups(conn: &mut Conn) -> Result<()> {
         if can_count_by_month(conn).await? {
             count_rollups_by_month(conn).await

@@ -3,8 +3,9 @@
 //! SQLite sort every request it counts (about 2 µs a row whatever the sorter's memory), and the
 //! area roll-ups joined and sorted the areas three times: 31 s of a 1M-row import
 //! (docs/BENCHMARKS.md §6g). Here the requests, read a day at a time in creation order through
-//! the creation-time index with their areas, are counted in hash maps, and each roll-up's rows
-//! of a month come out sorted by its key, so the tables grow at their ends.
+//! the creation-time index, and their areas, read through the areas' own creation-time index,
+//! are counted in hash maps, and each roll-up's rows of a month come out sorted by its key, so
+//! the tables grow at their ends.
 //!
 //! What is counted is what the roll-ups' triggers count: [`MonthCounts`] is checked against
 //! them on every store by the roll-up tests (`every_shape`).
@@ -15,10 +16,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-/// One row of a day's read: a request as the roll-ups count it, with one of its areas (none
-/// for a request without areas).
+/// A request of a day's read, as the roll-ups count it.
 #[derive(Debug, Deserialize)]
-pub(crate) struct CountedRow {
+pub(crate) struct CountedRequest {
     pub key: i64,
     /// The UTC day of creation, `YYYY-MM-DD`.
     pub day: String,
@@ -30,9 +30,10 @@ pub(crate) struct CountedRow {
     pub outcome: Option<i16>,
     pub close_bin: Option<i64>,
     pub close_seconds: Option<i64>,
-    pub layer: Option<String>,
-    pub area: Option<String>,
 }
+
+/// One area of a day's requests: the request's key, the layer, the area.
+pub(crate) type PlacedArea = (i64, String, String);
 
 // The words the keys are made of, numbered (services, departments, days, areas...), so that a
 // key is a few integers: hashed cheaply, and no text copied per request. Shared, not copied, by
@@ -167,16 +168,12 @@ impl std::ops::AddAssign for Pair {
 }
 
 impl MonthCounts {
-    /// Counts one request: `rows` are its rows of the read, one per area (or one without).
-    pub(crate) fn add(&mut self, rows: &[CountedRow]) {
-        let Some(r) = rows.first() else { return };
+    /// Counts one request, `areas` the areas it is placed in.
+    pub(crate) fn add(&mut self, r: &CountedRequest, areas: &[PlacedArea]) {
         let w = &mut self.words;
         let (day, service, department) = (w.id(&r.day), w.id(&r.service), w.id(&r.department));
         let (channel, status) = (w.id(&r.channel), w.id(&r.status));
-        let placed: Vec<(W, W)> = rows
-            .iter()
-            .filter_map(|x| Some((w.id(x.layer.as_deref()?), w.id(x.area.as_deref()?))))
-            .collect();
+        let placed: Vec<(W, W)> = areas.iter().map(|(_, l, a)| (w.id(l), w.id(a))).collect();
         let seconds = r.close_seconds.unwrap_or(0);
         if let Some(outcome) = r.outcome {
             add2(
@@ -283,15 +280,9 @@ impl MonthCounts {
 mod tests {
     use super::*;
 
-    fn row(
-        key: i64,
-        day: &str,
-        outcome: Option<i16>,
-        bin: Option<i64>,
-        area: Option<(&str, &str)>,
-    ) -> CountedRow {
-        CountedRow {
-            key,
+    fn request(day: &str, outcome: Option<i16>, bin: Option<i64>) -> CountedRequest {
+        CountedRequest {
+            key: 0,
             day: day.to_owned(),
             service: "pothole".to_owned(),
             department: String::new(),
@@ -300,28 +291,33 @@ mod tests {
             outcome,
             close_bin: bin,
             close_seconds: bin.map(|b| b * 10),
-            layer: area.map(|(l, _)| l.to_owned()),
-            area: area.map(|(_, a)| a.to_owned()),
         }
+    }
+
+    fn placed(areas: &[(&str, &str)]) -> Vec<PlacedArea> {
+        areas
+            .iter()
+            .map(|(l, a)| (0, l.to_string(), a.to_string()))
+            .collect()
     }
 
     #[test]
     fn days_sum_into_the_month_and_areas_pair_across_layers_only() {
         let mut counts = MonthCounts::default();
-        counts.add(&[
-            row(1, "2020-03-02", Some(1), Some(7), Some(("council", "2"))),
-            row(1, "2020-03-02", Some(1), Some(7), Some(("nbhd", "midtown"))),
-        ]);
-        counts.add(&[row(
-            2,
-            "2020-03-01",
-            Some(1),
-            Some(7),
-            Some(("council", "2")),
-        )]);
+        counts.add(
+            &request("2020-03-02", Some(1), Some(7)),
+            &placed(&[("council", "2"), ("nbhd", "midtown")]),
+        );
+        counts.add(
+            &request("2020-03-01", Some(1), Some(7)),
+            &placed(&[("council", "2")]),
+        );
         // No outcome: counted by area only; no area: by the city only.
-        counts.add(&[row(3, "2020-03-01", None, None, Some(("nbhd", "midtown")))]);
-        counts.add(&[row(4, "2020-03-02", Some(1), None, None)]);
+        counts.add(
+            &request("2020-03-01", None, None),
+            &placed(&[("nbhd", "midtown")]),
+        );
+        counts.add(&request("2020-03-02", Some(1), None), &[]);
         let rows = counts.take_rows("2020-03");
         assert_eq!(
             rows.groups

@@ -62,9 +62,9 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
     // The roll-ups missed every write made while their triggers were away. PostgreSQL counts
     // them before the indexes come back: whole-table scans, where an index would make the
     // planner read the table in the index's order (the close-bin one made it 4× slower at 10M).
-    // SQLite counts them by month, read a day at a time through the creation-time index
-    // (sql/recount.rs), so
-    // after the indexes. The triggers come back last.
+    // SQLite counts them after the indexes: by month, a day at a time read through the
+    // creation-time indexes of the requests and their areas (sql/recount.rs). The triggers come
+    // back last.
     let (triggers, indexes): (Vec<_>, Vec<_>) =
         suspended.iter().partition(|(_, d)| d.trim_start().to_uppercase().starts_with("CREATE TRIGGER"));
     if POSTGRES && !triggers.is_empty() {

@@ -1,15 +1,21 @@
 // The roll-ups counted again by UTC month (recount.rs). SQLite only: included by
 // backend.rs for it alone. PostgreSQL counts them with its own hash aggregates (rollup.rs).
 
-use crate::recount::{CountedRow, MonthCounts, MonthRows};
+use crate::recount::{CountedRequest, MonthCounts, MonthRows, PlacedArea};
 
-// A day's requests (`created_at` in `[$1, $2)`) with their areas, in the order of the
-// creation-time index, which holds every column read but the areas: one JSON value, one array
-// a row (see `request_json!`: sqlx hands each row of a result across threads).
-const DAY_READ: &str = "SELECT json_group_array(json_array(r.key, substr(r.created_at, 1, 10), r.service_code, \
-     coalesce(r.department_code, ''), r.channel, r.status, r.outcome, r.close_bin, r.close_seconds, a.layer_id, \
-     a.area_id)) FROM service_requests r INDEXED BY service_requests_created \
-     LEFT JOIN request_areas a ON a.request_key = r.key WHERE r.created_at >= $1 AND r.created_at < $2";
+// A day's requests (`created_at` in `[$1, $2)`), in the order of the creation-time index, which
+// holds every column read: one JSON value, one array a request (see `request_json!`: sqlx hands
+// each row of a result across threads).
+const DAY_READ: &str = "SELECT json_group_array(json_array(key, substr(created_at, 1, 10), service_code, \
+     coalesce(department_code, ''), channel, status, outcome, close_bin, close_seconds)) \
+     FROM service_requests INDEXED BY service_requests_created WHERE created_at >= $1 AND created_at < $2";
+
+// The same day's areas, from their own creation-time index (an area's `created_at` is its
+// request's: requests.rs writes them together), which holds the request's key and the layer
+// too. Joined to the requests by key in memory: looked up by key instead, each request's areas
+// were a seek into the whole table, in no order the pages are in.
+const DAY_AREAS: &str = "SELECT json_group_array(json_array(request_key, layer_id, area_id)) \
+     FROM request_areas INDEXED BY request_areas_created WHERE created_at >= $1 AND created_at < $2";
 
 // Above every creation time that begins with `prefix` (the largest character there is), so
 // that a day is a range of the index whatever its text.
@@ -17,15 +23,22 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
-// Whether the creation-time index the days are read through is there (a bulk load builds it
-// before counting; without it each day would read the whole table).
+// Whether the creation-time indexes the days are read through are there (a bulk load builds
+// them before counting; without them each day would read the whole tables).
 async fn can_count_by_month(conn: &mut Conn) -> Result<bool> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'service_requests_created'",
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' \
+         AND name IN ('service_requests_created', 'request_areas_created')",
     )
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(found.is_some())
+    Ok(found == 2)
+}
+
+// Reads one JSON array of a day's read.
+async fn read_day<T: serde::de::DeserializeOwned>(conn: &mut Conn, sql: &'static str, day: &str, before: &str) -> Result<Vec<T>> {
+    let json: String = sqlx::query_scalar(sql).bind(day).bind(before).fetch_one(&mut *conn).await?;
+    serde_json::from_str(&json).map_err(StoreError::corrupt)
 }
 
 // Counts every request into the empty roll-ups by month, read a UTC day at a time: what is held
@@ -51,12 +64,13 @@ async fn count_rollups_by_month(conn: &mut Conn) -> Result<()> {
         let Some(day) = first else { break };
         month = next;
         let before = prefix_end(&day);
-        let json: String = sqlx::query_scalar(DAY_READ).bind(&day).bind(&before).fetch_one(&mut *conn).await?;
-        let rows: Vec<CountedRow> = serde_json::from_str(&json).map_err(StoreError::corrupt)?;
-        drop(json);
-        // A request's rows (one per area) come together: the areas are the inner loop of the join.
-        for request in rows.chunk_by(|a, b| a.key == b.key) {
-            counts.add(request);
+        let requests: Vec<CountedRequest> = read_day(conn, DAY_READ, &day, &before).await?;
+        let mut areas: Vec<PlacedArea> = read_day(conn, DAY_AREAS, &day, &before).await?;
+        areas.sort_unstable_by_key(|a| a.0);
+        for r in &requests {
+            let start = areas.partition_point(|a| a.0 < r.key);
+            let end = start + areas[start..].partition_point(|a| a.0 == r.key);
+            counts.add(r, &areas[start..end]);
         }
         from = before;
     }
