@@ -90,13 +90,14 @@ async fn insert_counted<T>(
     bind: impl Fn(&mut sqlx::query_builder::Separated<'_, Db, &'static str>, &T),
 ) -> Result<()> {
     let per = 30_000 / columns;
-    let full = rows.len() - rows.len() % per;
-    for chunk in rows[..if all { rows.len() } else { full }].chunks(per) {
+    let ready = if all { rows.len() } else { rows.len() - rows.len() % per };
+    insert_chunks(conn, &rows[..ready], per, |chunk| {
         let mut q = QueryBuilder::<Db>::new(head);
         q.push_values(chunk, |mut row, item| bind(&mut row, item));
-        q.build().persistent(chunk.len() == per).execute(&mut *conn).await?;
-    }
-    rows.drain(..if all { rows.len() } else { full });
+        q
+    })
+    .await?;
+    rows.drain(..ready);
     Ok(())
 }
 

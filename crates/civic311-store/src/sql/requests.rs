@@ -130,9 +130,27 @@ fn push_fields(row: &mut sqlx::query_builder::Separated<'_, Db, &'static str>, r
     row.push_bind(outcome.code()).push_bind(outcome.close_seconds).push_bind(outcome.close_bin());
 }
 
+// Runs one statement per chunk of `items` (`per` rows; `build` makes a chunk's statement),
+// making the next chunk's while the database runs the last: binding a chunk's values (each time
+// as text, each event as JSON) is work of the async side that SQLite's thread used to wait for
+// (docs/BENCHMARKS.md §6h). Only a full chunk's statement is kept prepared.
+async fn insert_chunks<T>(conn: &mut Conn, items: &[T], per: usize, build: impl Fn(&[T]) -> QueryBuilder<Db>) -> Result<()> {
+    let make = |chunk: &[T]| (build(chunk), chunk.len() == per);
+    let mut chunks = items.chunks(per);
+    let mut next = chunks.next().map(make);
+    while let Some((mut q, full)) = next.take() {
+        let run = q.build().persistent(full).execute(&mut *conn);
+        // Polled in order: the statement is on its way to the database before the next is made.
+        let (done, made) = futures_util::future::join(run, async { chunks.next().map(make) }).await;
+        done?;
+        next = made;
+    }
+    Ok(())
+}
+
 // Events in multi-row INSERTs; `insert_events` (one per backend, see backend.rs) calls it.
 async fn insert_event_rows(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> Result<()> {
-    for chunk in items.chunks(ROWS_PER_INSERT) {
+    insert_chunks(conn, items, ROWS_PER_INSERT, |chunk| {
         let mut q =
             QueryBuilder::<Db>::new("INSERT INTO request_events (request_key, at, actor, kind, payload) ");
         q.push_values(chunk, |mut row, (key, e)| {
@@ -142,15 +160,15 @@ async fn insert_event_rows(conn: &mut Conn, items: &[(i64, &RequestEvent)]) -> R
                 .push_bind(e.kind.name())
                 .push_bind(Json(&e.kind));
         });
-        q.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *conn).await?;
-    }
-    Ok(())
+        q
+    })
+    .await
 }
 
 // With the request's creation time and outcome code (an area's requests of a period, and those
 // of an outcome, come from its index).
 async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef, DateTime<Utc>, i16)]) -> Result<()> {
-    for chunk in items.chunks(ROWS_PER_INSERT) {
+    insert_chunks(conn, items, ROWS_PER_INSERT, |chunk| {
         let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO request_areas (request_key, layer_id, area_id, created_at, outcome) ",
         );
@@ -161,13 +179,13 @@ async fn insert_areas(conn: &mut Conn, items: &[(i64, &AreaRef, DateTime<Utc>, i
                 .push_bind(*created_at)
                 .push_bind(*outcome);
         });
-        q.build().persistent(chunk.len() == ROWS_PER_INSERT).execute(&mut *conn).await?;
-    }
-    Ok(())
+        q
+    })
+    .await
 }
 
 async fn insert_requesters(conn: &mut Conn, items: &[(i64, &Requester)]) -> Result<()> {
-    for chunk in items.chunks(ROWS_PER_INSERT / 2) {
+    insert_chunks(conn, items, ROWS_PER_INSERT / 2, |chunk| {
         let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO requesters (request_key, first_name, last_name, email, phone, \
              account_id, device_id, consent_contact, consent_survey) ",
@@ -183,9 +201,9 @@ async fn insert_requesters(conn: &mut Conn, items: &[(i64, &Requester)]) -> Resu
                 .push_bind(p.consent.contact)
                 .push_bind(p.consent.survey);
         });
-        q.build().persistent(chunk.len() == ROWS_PER_INSERT / 2).execute(&mut *conn).await?;
-    }
-    Ok(())
+        q
+    })
+    .await
 }
 
 // Writes the areas, requester and events of requests whose rows exist under `key`.
@@ -226,25 +244,43 @@ async fn parent_keys<'a>(
     Ok(rows.into_iter().collect())
 }
 
+// The INSERT of a chunk of requests, `parents` the keys of their stored parents.
+fn requests_insert(chunk: &[(ServiceRequest, Vec<RequestEvent>)], parents: &std::collections::HashMap<String, i64>) -> QueryBuilder<Db> {
+    let mut q = QueryBuilder::<Db>::new(INSERT_REQUESTS);
+    q.push_values(chunk, |mut row, (r, _)| {
+        row.push_bind(r.id.as_str()).push_bind(r.created_at).push_bind(0_i64);
+        let parent = r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()).copied());
+        push_fields(&mut row, r, parent);
+    });
+    q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
+    q
+}
+
 // Inserts requests with their parts and events in multi-row statements. Returns each request's
 // key, or `None` where its id was taken (that request is not written; a repeated id within the
-// batch keeps its first occurrence). A parent must already be stored to be linked.
+// batch keeps its first occurrence). A parent must already be stored to be linked: a chunk whose
+// requests name parents is made after the chunks before it are written, the others while the
+// one before is (as `insert_chunks` does).
 async fn insert_many(
     conn: &mut Conn,
     batch: &[(ServiceRequest, Vec<RequestEvent>)],
 ) -> Result<Vec<Option<i64>>> {
     let mut keys = Vec::with_capacity(batch.len());
-    for chunk in batch.chunks(REQUESTS_PER_INSERT) {
-        let parents = parent_keys(conn, chunk.iter().map(|(r, _)| r)).await?;
-        let mut q = QueryBuilder::<Db>::new(INSERT_REQUESTS);
-        q.push_values(chunk, |mut row, (r, _)| {
-            row.push_bind(r.id.as_str()).push_bind(r.created_at).push_bind(0_i64);
-            let parent = r.parent_id.as_ref().and_then(|p| parents.get(p.as_str()).copied());
-            push_fields(&mut row, r, parent);
-        });
-        q.push(" ON CONFLICT (id) DO NOTHING RETURNING id, key");
-        let returned: Vec<(String, i64)> = q.build_query_as().persistent(chunk.len() == REQUESTS_PER_INSERT).fetch_all(&mut *conn).await?;
-        let mut by_id: std::collections::HashMap<String, i64> = returned.into_iter().collect();
+    let mut chunks = batch.chunks(REQUESTS_PER_INSERT).peekable();
+    let mut made: Option<QueryBuilder<Db>> = None;
+    while let Some(chunk) = chunks.next() {
+        let mut q = match made.take() {
+            Some(q) => q,
+            None => requests_insert(chunk, &parent_keys(conn, chunk.iter().map(|(r, _)| r)).await?),
+        };
+        let next = chunks.peek().copied().filter(|c| c.iter().all(|(r, _)| r.parent_id.is_none()));
+        let run = q.build_query_as::<(String, i64)>().persistent(chunk.len() == REQUESTS_PER_INSERT).fetch_all(&mut *conn);
+        let (returned, next) = futures_util::future::join(run, async {
+            next.map(|c| requests_insert(c, &Default::default()))
+        })
+        .await;
+        made = next;
+        let mut by_id: std::collections::HashMap<String, i64> = returned?.into_iter().collect();
         keys.extend(chunk.iter().map(|(r, _)| by_id.remove(r.id.as_str())));
     }
     let saved: Vec<_> = batch
