@@ -70,9 +70,18 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
     if POSTGRES && !triggers.is_empty() {
         rebuild_rollups_in(&mut tx).await?;
     }
+    // SQLite sorts each index's entries with helper threads too (the events by kind of a 10M
+    // load: 86 s alone, 50 s with one helper, 44 s with two, about 65 MiB more a helper:
+    // docs/BENCHMARKS.md §6h); back to none for the connection's other work.
+    if !POSTGRES {
+        sqlx::query("PRAGMA threads = 2").execute(&mut *tx).await?;
+    }
     for (_, definition) in &indexes {
         // Written by suspend_indexes from the database's own catalog.
         sqlx::query(sqlx::AssertSqlSafe(definition.as_str())).execute(&mut *tx).await?;
+    }
+    if !POSTGRES {
+        sqlx::query("PRAGMA threads = 0").execute(&mut *tx).await?;
     }
     if !POSTGRES && !triggers.is_empty() {
         rebuild_rollups_in(&mut tx).await?;
