@@ -82,9 +82,9 @@ pub(crate) async fn restore_indexes(pool: &sqlx::Pool<Db>) -> Result<usize> {
     }
     if !POSTGRES {
         sqlx::query("PRAGMA threads = 0").execute(&mut *tx).await?;
-    }
-    if !POSTGRES && !triggers.is_empty() {
-        rebuild_rollups_in(&mut tx).await?;
+        if !triggers.is_empty() {
+            rebuild_rollups_in(&mut tx).await?;
+        }
     }
     for (_, definition) in &triggers {
         sqlx::query(sqlx::AssertSqlSafe(definition.as_str())).execute(&mut *tx).await?;
