@@ -91,14 +91,36 @@ impl Store {
     /// than this binary or half-migrated. Returns how many migrations ran.
     pub async fn migrate(&self) -> Result<usize> {
         let status = self.schema_status().await?;
-        if status.pending == 0 {
-            return Ok(0);
+        if status.pending > 0 {
+            match &self.backend {
+                Backend::Sqlite { write, .. } => self.migrator().run(write).await?,
+                Backend::Postgres(pool) => self.migrator().run(pool).await?,
+            }
         }
-        match &self.backend {
-            Backend::Sqlite { write, .. } => self.migrator().run(write).await?,
-            Backend::Postgres(pool) => self.migrator().run(pool).await?,
-        }
+        self.analyze_rollup_grains().await?;
         Ok(status.pending)
+    }
+
+    /// Gives PostgreSQL the statistics of `rollup_grains` (two rows) when it has none: new, or
+    /// after a dump and restore. Autovacuum analyzes a table only after 50 of its rows change,
+    /// so this one never gets them by itself, and without them the planner takes it for 1,310
+    /// rows. The roll-ups' trigger joins it to the changed requests and their areas, and the
+    /// planner then hashed the whole `request_areas` table for each UPDATE of requests: 0.6-0.9
+    /// s a statement at 1M, growing with the table (docs/BENCHMARKS.md §6j).
+    async fn analyze_rollup_grains(&self) -> Result<()> {
+        let Backend::Postgres(pool) = &self.backend else {
+            return Ok(());
+        };
+        // -1 before any ANALYZE (0 before PostgreSQL 14).
+        let unknown: Option<bool> = sqlx::query_scalar(
+            "SELECT reltuples < 1 FROM pg_class WHERE oid = to_regclass('rollup_grains')",
+        )
+        .fetch_optional(pool)
+        .await?;
+        if unknown == Some(true) {
+            sqlx::query("ANALYZE rollup_grains").execute(pool).await?;
+        }
+        Ok(())
     }
 }
 
